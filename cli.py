@@ -1,0 +1,226 @@
+"""The ``exposure`` command line: a thin veneer over the :mod:`exposure` library.
+
+Conventions shared by every command:
+
+* ``GRAPH`` is a file (``.json``, ``.graphml``, ``.gexf``, ``.csv`` exposure table),
+  a directory holding ``nodes.csv`` and ``edges.csv``, or ``-`` for standard input
+  (JSON unless ``--input-format`` says otherwise).
+* ``--format table|csv|json``: ``table`` when standard output is a terminal, ``json`` otherwise.
+  Data go to standard output (or ``-o FILE``, written atomically); messages go to standard error.
+* Exit codes: 0 success, 1 bad data or failure (``Error: ...`` on stderr), 2 usage error,
+  3 non-convergence under ``--strict``. No traceback unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import warnings
+
+import click
+import numpy as np
+import pandas as pd
+
+import exposure
+from exposure.exceptions import ConvergenceError, ConvergenceWarning, ExposureError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+FORMATS = ("table", "csv", "json")
+INPUT_FORMATS = ("json", "csv", "graphml", "gexf", "table")
+
+
+# --------------------------------------------------------------------------- errors
+class ExposureGroup(click.Group):
+    """Maps library errors onto exit codes: 1 for bad data, 3 for strict non-convergence."""
+
+    def invoke(self, ctx):
+        debug = "--debug" in sys.argv[1:] or os.environ.get("EXPOSURE_DEBUG") == "1"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", ConvergenceWarning)
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
+        except ConvergenceError as err:
+            if debug:
+                raise
+            click.echo(f"Error: {err}", err=True)
+            ctx.exit(3)
+        except (ExposureError, OSError, UnicodeDecodeError) as err:
+            if debug:
+                raise
+            msg = str(err) if not isinstance(err, OSError) or not err.filename else \
+                f"{err.filename}: {err.strerror or err}"
+            click.echo(f"Error: {msg}", err=True)
+            ctx.exit(1)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"Warning: {message}", err=True)
+
+
+@click.group(cls=ExposureGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(exposure.__version__, "-V", "--version", prog_name="exposure")
+@click.option("--debug", is_flag=True, help="Show a full traceback on errors.")
+def cli(debug):
+    """Systemic exposure analysis of protocol graphs: clearing, contagion ranking, stress.
+
+    Every command reads a graph (JSON, CSV directory, GraphML, GEXF, exposure table, or - for
+    stdin) and writes data to stdout as a table, CSV or JSON.
+
+    \b
+    Example:
+        exposure info graphs/defi.json
+        exposure clear graphs/defi.json --shock stream=0.6 --format csv
+    """
+
+
+def main():
+    """Console-script entry point."""
+    cli(prog_name="exposure")
+
+
+# ------------------------------------------------------------------- shared options
+def graph_argument(fn):
+    """The GRAPH argument plus ``--input-format``."""
+    fn = click.option("--input-format", type=click.Choice(INPUT_FORMATS), default=None,
+                      help="Format of GRAPH; guessed from the file name, json for stdin.")(fn)
+    return click.argument("graph", type=click.Path(allow_dash=True, dir_okay=True))(fn)
+
+
+def output_options(fn):
+    """``--format`` and ``-o/--output``, shared by every command that writes data."""
+    fn = click.option("-o", "--output", type=click.Path(allow_dash=True, dir_okay=False), default="-",
+                      show_default=True, help="Write data here instead of stdout (written atomically).")(fn)
+    return click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                        help="Output format [default: table on a terminal, json otherwise].")(fn)
+
+
+def shock_options(fn):
+    """``--shock NODE=FRACTION`` (repeatable) and ``--shock-file FILE``."""
+    fn = click.option("--shock-file", type=click.Path(exists=True, dir_okay=False, allow_dash=False),
+                      default=None, help='JSON list [{"node": ID, "fraction": F}] of shocks.')(fn)
+    return click.option("--shock", "shocks", multiple=True, metavar="NODE=FRACTION",
+                        help="Cut NODE's external assets by FRACTION (0..1). Repeatable, once per node.")(fn)
+
+
+def load_graph(graph: str, input_format: str | None):
+    """Load GRAPH through the library loader."""
+    from exposure.io import read_graph
+    return read_graph(graph, format=input_format)
+
+
+def collect_shocks(shocks, shock_file) -> dict[str, float]:
+    """Merge ``--shock`` and ``--shock-file``; a node given twice is an error."""
+    from exposure.shocks import parse_shock, read_shock_file
+    from exposure.exceptions import InvalidShockError
+    out = parse_shock(shocks)
+    if shock_file:
+        for node, f in read_shock_file(shock_file).items():
+            if node in out:
+                raise InvalidShockError(f"Node {node!r} is shocked by both --shock and --shock-file.")
+            out[node] = f
+    return out
+
+
+def resolve_format(fmt: str | None, output: str = "-") -> str:
+    if fmt:
+        return fmt
+    return "table" if output == "-" and sys.stdout.isatty() else "json"
+
+
+# -------------------------------------------------------------------------- output
+def jsonable(obj):
+    """Convert numpy / pandas values to plain JSON values; NaN and infinities become null."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return frame_records(obj)
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        return x if math.isfinite(x) else None
+    if obj is pd.NA or obj is None:
+        return None
+    return obj
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict]:
+    cols = list(frame.columns)
+    return [jsonable(dict(zip(cols, row))) for row in frame.itertuples(index=False, name=None)]
+
+
+def frame_csv(frame: pd.DataFrame) -> str:
+    """CSV text: booleans as true/false, floats with full precision (repr round-trips)."""
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype == bool:
+            out[c] = np.where(out[c], "true", "false")
+    return out.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+
+
+def frame_table(frame: pd.DataFrame, title: str | None = None) -> str:
+    """A human-readable table."""
+    if frame.empty:
+        body = "(no rows)"
+    else:
+        with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                               "display.width", 200, "display.float_format", _fmt_float):
+            body = frame.to_string(index=False)
+    return (f"{title}\n{body}\n" if title else f"{body}\n")
+
+
+def _fmt_float(x: float) -> str:
+    if not math.isfinite(x):
+        return str(x)
+    if x != 0 and (abs(x) >= 1e4 or abs(x) < 1e-3):
+        return f"{x:,.6g}" if abs(x) < 1e15 else f"{x:.6g}"
+    return f"{x:.6g}"
+
+
+def write_output(text: str, output: str = "-") -> None:
+    """Write to stdout, or to OUTPUT through a temporary file renamed into place."""
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    directory = os.path.dirname(os.path.abspath(output))
+    fd, tmp = tempfile.mkstemp(prefix=".exposure-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def emit(fmt: str, output: str, *, frame: pd.DataFrame | None = None, obj=None,
+         tables: list[tuple[str, pd.DataFrame]] | None = None) -> None:
+    """Write a result: ``frame`` for csv, ``obj`` for json, ``tables`` (title, frame) for table."""
+    if fmt == "csv":
+        text = frame_csv(frame)
+    elif fmt == "json":
+        text = json.dumps(jsonable(obj if obj is not None else frame_records(frame)), indent=2,
+                          allow_nan=False) + "\n"
+    else:
+        parts = tables if tables is not None else [(None, frame)]
+        text = "\n".join(frame_table(f, t) for t, f in parts)
+    write_output(text, output)
+
+
+# ========================================================================= commands
+# Each command parses its options, calls the public library, and formats the result.
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

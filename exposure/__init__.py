@@ -1,0 +1,17 @@
+"""exposure: graph-based systemic exposure analysis for cross-collateralized DeFi tokens.
+
+The network model and its direction convention live in :mod:`exposure.network`:
+``L[i, j]`` is what node i owes node j.
+"""
+
+from .exceptions import (ConvergenceError, ConvergenceWarning, ExposureError, GraphFormatError,
+                         InvalidNetworkError, InvalidShockError, Problem)
+from .network import EDGE_KINDS, NODE_KINDS, ExposureNetwork
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ExposureNetwork", "EDGE_KINDS", "NODE_KINDS",
+    "ExposureError", "InvalidNetworkError", "GraphFormatError", "InvalidShockError",
+    "ConvergenceError", "ConvergenceWarning", "Problem",
+]

@@ -1,0 +1,369 @@
+"""One validation entry point for node and edge tables, whatever file they came from.
+
+:func:`build_tables` checks every record with vectorised operations and
+returns the cleaned tables together with every :class:`Problem` found. A
+problem names its table (``nodes``/``edges``), its 0-based row, its field and
+its node; the loaders turn ``row`` into a line number (CSV) or a JSON path.
+
+Missing versus invalid: a value is *missing* when it is absent, ``None`` or
+an empty CSV cell; a missing optional field takes its default and a missing
+required field is an error. ``NaN``, infinities, negative amounts and text
+where a number is expected are always errors.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import Problem
+from .network import EDGE_KINDS, NODE_FIELDS, _TABLE_OF_KIND
+
+#: Problems of one kind (same table, field and message shape) listed in full; past that, a count.
+MAX_PER_KIND = 50
+
+_BASE_NODE_COLUMNS = ("kind", "label", "external_assets", "external_liabilities")
+
+
+class _Collector:
+    """Collects problems, capping each kind of problem at MAX_PER_KIND entries."""
+
+    def __init__(self):
+        self.problems: list[Problem] = []
+        self._counts: dict[tuple, int] = {}
+
+    def add(self, key: tuple, problem: Problem):
+        n = self._counts.get(key, 0) + 1
+        self._counts[key] = n
+        if n <= MAX_PER_KIND:
+            self.problems.append(problem)
+
+    def finish(self) -> list[Problem]:
+        for key, n in self._counts.items():
+            if n > MAX_PER_KIND:
+                table, fld, sev = key[0], key[1], key[2]
+                self.problems.append(Problem(
+                    sev, f"{n - MAX_PER_KIND} more {table} with the same problem in field {fld!r} "
+                    f"({n} in all); only the first {MAX_PER_KIND} are listed.", table=table, field=fld))
+        return self.problems
+
+
+def _describe(v) -> str:
+    if isinstance(v, str):
+        return f"the string {v!r}"
+    if isinstance(v, bool):
+        return f"the boolean {str(v).lower()}"
+    if isinstance(v, (list, dict)):
+        return f"a {'list' if isinstance(v, list) else 'object'}"
+    return repr(v)
+
+
+def _is_missing(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, str) and v.strip() == "")
+
+
+def numeric_column(raw: pd.Series, *, text_input: bool):
+    """Parse a column of numbers.
+
+    Returns ``(values, missing, bad)``: float64 values (NaN where missing or bad),
+    a boolean mask of missing values and a list of ``(position, description)``
+    for values that are present but not numbers.
+    """
+    if raw.dtype.kind in "fiu":
+        values = raw.to_numpy(dtype=np.float64, copy=True)
+        return values, np.isnan(values), []
+    if raw.dtype.kind == "b":
+        return (np.full(len(raw), np.nan), np.zeros(len(raw), bool),
+                [(i, _describe(bool(v))) for i, v in enumerate(raw)])
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, copy=True)
+    missing = np.zeros(len(raw), bool)
+    bad = []
+    obj = raw.to_numpy(dtype=object)
+    check = np.flatnonzero(np.isnan(values))
+    if not text_input:
+        # JSON / Python input: a string or a boolean is a wrong type even if it looks like a number.
+        types = pd.Series(obj).map(type)
+        check = np.union1d(check, np.flatnonzero(~types.isin([float, int, type(None)]).to_numpy()
+                                                 & ~pd.Series(obj).map(lambda v: isinstance(v, (float, int, np.number)) and not isinstance(v, bool)).to_numpy()))
+    for i in check:
+        v = obj[i]
+        if _is_missing(v):
+            missing[i] = True
+            values[i] = np.nan
+        elif isinstance(v, float) and math.isnan(v) or (isinstance(v, str) and v.strip().lower() == "nan"):
+            values[i] = np.nan
+            bad.append((i, "NaN"))
+        else:
+            values[i] = np.nan
+            bad.append((i, _describe(v)))
+    return values, missing, bad
+
+
+def _node_label(ids: np.ndarray, i: int):
+    return str(ids[i]) if ids is not None and i < len(ids) else None
+
+
+def _check_numbers(col: _Collector, table: str, rows: np.ndarray, fld: str, raw: pd.Series,
+                   default, lo, lo_ok, hi, names, *, text_input, what: str):
+    """Validate one numeric field; return float64 values with defaults filled."""
+    values, missing, bad = numeric_column(raw, text_input=text_input)
+    key = (table, fld, "error")
+    for i, desc in bad:
+        col.add(key, Problem("error", f"Field {fld!r} of {what} {names(i)!r} must be a finite number. "
+                             f"Got {desc} instead.", table=table, row=int(rows[i]), field=fld, node=names(i)))
+    if default is None:
+        for i in np.flatnonzero(missing):
+            col.add(key, Problem("error", f"Field {fld!r} of {what} {names(i)!r} is required but missing.",
+                                 table=table, row=int(rows[i]), field=fld, node=names(i)))
+    elif isinstance(default, float):
+        values[missing] = default
+    with np.errstate(invalid="ignore"):
+        out = np.isinf(values) | (values < lo) | ((values == lo) & (not lo_ok)) | (values > hi)
+    for i in np.flatnonzero(out):
+        lo_txt = "(" if not lo_ok else "["
+        hi_txt = "]" if np.isfinite(hi) else ")"
+        rng = f"in {lo_txt}{lo:g}, {hi:g}{hi_txt}" if np.isfinite(hi) else (
+            "a finite non-negative number" if lo_ok and lo == 0 else f"a finite number > {lo:g}")
+        if np.isfinite(hi):
+            rng = f"a number {rng}"
+        col.add(key, Problem("error", f"Field {fld!r} of {what} {names(i)!r} must be {rng}. "
+                             f"Got {float(values[i])!r} instead.", table=table, row=int(rows[i]), field=fld, node=names(i)))
+    return values
+
+
+def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_input: bool):
+    """Validate the node table; return (table indexed by id, mask of valid rows)."""
+    nodes = nodes.copy()
+    if "id" not in nodes.columns:
+        nodes = nodes.rename_axis("id").reset_index() if not isinstance(nodes.index, pd.RangeIndex) else nodes
+    n = len(nodes)
+    if n == 0:
+        col.add(("nodes", "id", "empty"), Problem("error", "The graph has no nodes; expected at least one.",
+                                                  table="nodes", field="nodes"))
+    rows = np.arange(n)
+    ok = np.ones(n, bool)
+    if "id" not in nodes.columns:
+        if n:
+            col.add(("nodes", "id", "error"), Problem("error", "The node table has no field 'id'.",
+                                                      table="nodes", field="id"))
+        ids = np.array([f"#{i}" for i in range(n)], dtype=object)
+        ok[:] = False
+    else:
+        ids = nodes["id"].to_numpy(dtype=object)
+        for i, v in enumerate(ids):
+            if not isinstance(v, str) or not v.strip():
+                col.add(("nodes", "id", "error"), Problem(
+                    "error", ("Field 'id' of node number " + str(i) + (" is required but missing." if _is_missing(v)
+                              else f" must be a non-empty string. Got {_describe(v)} instead.")),
+                    table="nodes", row=i, field="id"))
+                ok[i] = False
+        s = pd.Series(ids)
+        dup = s.duplicated(keep="first").to_numpy() & ok
+        first = {}
+        for i in np.flatnonzero(s.duplicated(keep=False).to_numpy() & ok):
+            first.setdefault(ids[i], i)
+        for i in np.flatnonzero(dup):
+            col.add(("nodes", "id", "duplicate"), Problem(
+                "error", f"Duplicate node id {ids[i]!r}: it is already defined by node number {first[ids[i]]}.",
+                table="nodes", row=int(i), field="id", node=ids[i]))
+            ok[i] = False
+
+    def names(i):
+        return _node_label(ids, i)
+
+    table = pd.DataFrame(index=pd.Index(ids, name="id", dtype=object))
+    kind = nodes["kind"] if "kind" in nodes.columns else pd.Series([None] * n)
+    kind = kind.to_numpy(dtype=object)
+    kind = np.where([_is_missing(k) for k in kind], "protocol", kind) if n else kind
+    for i in np.flatnonzero([not isinstance(k, str) for k in kind]):
+        col.add(("nodes", "kind", "error"), Problem(
+            "error", f"Field 'kind' of node {names(i)!r} must be a string. Got {_describe(kind[i])} instead.",
+            table="nodes", row=int(i), field="kind", node=names(i)))
+        ok[i] = False
+    table["kind"] = kind.astype(object)
+    label = nodes["label"].to_numpy(dtype=object) if "label" in nodes.columns else np.full(n, None, dtype=object)
+    table["label"] = np.where([_is_missing(x) for x in label], ids, label) if n else label
+    for fld, (default, lo, lo_ok, hi, fver) in NODE_FIELDS.items():
+        if fld not in nodes.columns:
+            if fver <= 1 or fld == "price" and version >= 2:
+                table[fld] = np.full(n, default if default is not None else np.nan, dtype=np.float64)
+            continue
+        before = len(col.problems)
+        vals = _check_numbers(col, "nodes", rows, fld, nodes[fld],
+                              np.nan if default is None else float(default), lo, lo_ok, hi, names,
+                              text_input=text_input, what="node")
+        bad = {p.row for p in col.problems[before:]}
+        ok[list(bad)] = False
+        table[fld] = vals
+    if "issuer" in nodes.columns:
+        issuer = nodes["issuer"].to_numpy(dtype=object)
+        known = set(ids.tolist())
+        for i, v in enumerate(issuer):
+            if _is_missing(v):
+                issuer[i] = None
+            elif not isinstance(v, str) or v not in known:
+                col.add(("nodes", "issuer", "error"), Problem(
+                    "error", f"Field 'issuer' of node {names(i)!r} must be the id of a node in the graph. "
+                    f"Got {_describe(v)} instead.", table="nodes", row=i, field="issuer", node=names(i)))
+                ok[i] = False
+            elif v == ids[i]:
+                col.add(("nodes", "issuer", "error"), Problem(
+                    "error", f"Node {names(i)!r} cannot be its own issuer.", table="nodes", row=i,
+                    field="issuer", node=names(i)))
+                ok[i] = False
+        table["issuer"] = issuer
+    for c in nodes.columns:
+        if c not in table.columns and c != "id":
+            table[c] = nodes[c].to_numpy()
+    return table, ok
+
+
+def _edge_name(kind, refs, arrays, i):
+    return "->".join(str(arrays[r][i]) for r in refs[:2])
+
+
+def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: np.ndarray,
+                     col: _Collector, *, text_input: bool):
+    """Validate the edges of one kind; return (table, mask of valid rows)."""
+    spec = EDGE_KINDS[kind]
+    m = len(sub)
+    rows = sub.index.to_numpy()
+    ok = np.ones(m, bool)
+    out = {}
+    raw_refs = {}
+    for r in spec.refs:
+        vals = sub[r].to_numpy(dtype=object) if r in sub.columns else np.full(m, None, dtype=object)
+        raw_refs[r] = vals
+    names = lambda i: _edge_name(kind, spec.refs, raw_refs, i)  # noqa: E731
+    dtype = pd.CategoricalDtype(node_index, ordered=False)
+    for r in spec.refs:
+        vals = raw_refs[r]
+        if vals.dtype == object and m:
+            isstr = np.fromiter((isinstance(v, str) for v in vals), bool, m)
+        else:
+            isstr = np.ones(m, bool)
+        codes = node_index.get_indexer(vals.astype(object))
+        codes[~isstr] = -1
+        for i in np.flatnonzero(codes < 0):
+            v = vals[i]
+            if _is_missing(v):
+                msg = f"Field {r!r} of {kind} edge number {rows[i]} is required but missing."
+            elif not isinstance(v, str):
+                msg = f"Field {r!r} of {kind} {names(i)!r} must be a node id (a string). Got {_describe(v)} instead."
+            else:
+                msg = f"Field {r!r} of {kind} {names(i)!r} refers to unknown node {v!r}."
+            col.add(("edges", r, "error"), Problem("error", msg, table="edges", row=int(rows[i]), field=r,
+                                                   node=names(i)))
+        ok &= codes >= 0
+        out[r] = pd.Categorical.from_codes(np.where(codes >= 0, codes, -1).astype(np.int32), dtype=dtype)
+    a, b = (np.asarray(out[spec.refs[0]].codes), np.asarray(out[spec.refs[1]].codes))
+    for i in np.flatnonzero((a == b) & (a >= 0)):
+        col.add(("edges", spec.refs[0], "self"), Problem(
+            "error", f"{kind.capitalize()} edge {names(i)!r} has the same node as {spec.refs[0]} and "
+            f"{spec.refs[1]}; self-{kind}s are not allowed.", table="edges", row=int(rows[i]),
+            field=spec.refs[1], node=names(i)))
+        ok[i] = False
+    if kind == "claim" and len(asset_mask):
+        cred = np.asarray(out["creditor"].codes)
+        for i in np.flatnonzero((cred >= 0) & asset_mask[np.maximum(cred, 0)]):
+            col.add(("edges", "creditor", "asset"), Problem(
+                "error", f"Claim {names(i)!r}: creditor {raw_refs['creditor'][i]!r} is a base asset "
+                "(kind 'asset'), which cannot hold claims.", table="edges", row=int(rows[i]),
+                field="creditor", node=names(i)))
+            ok[i] = False
+    what = f"{kind} edge"
+    named = lambda i: names(i)  # noqa: E731
+    for f in spec.amounts:
+        if f not in sub.columns:
+            raw = pd.Series([None] * m, dtype=object)
+        else:
+            raw = sub[f].reset_index(drop=True)
+        before = len(col.problems)
+        out[f] = _check_numbers(col, "edges", rows, f, raw, None, 0.0, True, np.inf, named,
+                                text_input=text_input, what=what)
+        ok &= ~np.isin(rows, [p.row for p in col.problems[before:]]) if len(col.problems) > before else True
+        ok &= np.isfinite(out[f]) & (out[f] >= 0)
+    for f, default in spec.fractions.items():
+        raw = sub[f].reset_index(drop=True) if f in sub.columns else pd.Series([None] * m, dtype=object)
+        vals = _check_numbers(col, "edges", rows, f, raw, None if default is None else float(default),
+                              0.0, True, 1.0, named, text_input=text_input, what=what)
+        ok &= np.isfinite(vals) & (vals >= 0) & (vals <= 1)
+        out[f] = vals
+    for f, (allowed, default) in spec.choices.items():
+        vals = sub[f].to_numpy(dtype=object) if f in sub.columns else np.full(m, None, dtype=object)
+        vals = np.array([default if _is_missing(v) else v for v in vals], dtype=object)
+        for i in np.flatnonzero(~np.isin(vals, list(allowed))):
+            col.add(("edges", f, "error"), Problem(
+                "error", f"Field {f!r} of {kind} {names(i)!r} must be one of {', '.join(allowed)}. "
+                f"Got {_describe(vals[i])} instead.", table="edges", row=int(rows[i]), field=f, node=names(i)))
+            ok[i] = False
+        out[f] = vals
+    table = pd.DataFrame(out, index=pd.Index(rows, name="edge"))
+    for c in sub.columns:
+        if c not in spec.fields and c != "kind":
+            v = sub[c]
+            if v.notna().any():
+                table[c] = v.to_numpy()
+    if kind == "claim" and m:
+        pair = pd.DataFrame({"d": a, "c": b})
+        dup = pair.duplicated(keep=False).to_numpy() & ok
+        seen = {}
+        for i in np.flatnonzero(dup):
+            seen.setdefault((a[i], b[i]), []).append(int(rows[i]))
+        for (_, _), rs in seen.items():
+            i = int(np.flatnonzero(rows == rs[0])[0])
+            col.add(("edges", "debtor", "warning"), Problem(
+                "warning", f"Claim {names(i)!r} appears {len(rs)} times (edges {', '.join(map(str, rs))}); "
+                "the amounts are summed.", table="edges", row=rs[0], field="amount", node=names(i)))
+    return table, ok
+
+
+def build_tables(nodes: pd.DataFrame, edges: pd.DataFrame | None, *, version: int = 1,
+                 text_input: bool = False):
+    """Validate a node and an edge table.
+
+    Returns ``(node_table, {"claims": ..., "holdings": ..., "positions": ...}, problems)``.
+    Rows with errors are left out of the returned tables.
+    """
+    col = _Collector()
+    if version not in (1, 2):
+        col.add(("document", "version", "error"), Problem(
+            "error", f"Field 'version' must be 1 or 2. Got {version!r} instead.", field="version"))
+    node_table, node_ok = build_nodes(nodes, col, version=version, text_input=text_input)
+    node_table = node_table[node_ok]
+    node_index = node_table.index
+    asset_mask = (node_table["kind"] == "asset").to_numpy()
+    if edges is None:
+        edges = pd.DataFrame({"kind": pd.Series([], dtype=object)})
+    if "kind" not in edges.columns:
+        edges = edges.assign(kind="claim")
+    kinds = edges["kind"].to_numpy(dtype=object)
+    kinds = np.where([_is_missing(k) for k in kinds], "claim", kinds) if len(kinds) else kinds
+    tables = {}
+    for kind, spec in EDGE_KINDS.items():
+        mask = kinds == kind
+        if mask.any() and spec.version > version:
+            for i in np.flatnonzero(mask):
+                col.add(("edges", "kind", "version"), Problem(
+                    "error", f"Edge kind {kind!r} needs format version {spec.version}; the document declares "
+                    f"version {version}.", table="edges", row=int(edges.index[i]), field="kind"))
+            mask = np.zeros_like(mask)
+        sub = edges[mask]
+        table, ok = build_edge_table(kind, sub, node_index, asset_mask, col, text_input=text_input)
+        tables[_TABLE_OF_KIND[kind]] = table[ok]
+    known = set(EDGE_KINDS)
+    for i in np.flatnonzero(~np.isin(kinds, list(known))):
+        allowed = ", ".join(k for k, s in EDGE_KINDS.items() if s.version <= max(version, 1))
+        col.add(("edges", "kind", "unknown"), Problem(
+            "error", f"Field 'kind' of edge number {edges.index[i]} must be one of {allowed}. "
+            f"Got {_describe(kinds[i])} instead.", table="edges", row=int(edges.index[i]), field="kind"))
+    return node_table, tables, col.finish()
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems in file order: nodes first, then edges, by row."""
+    order = {"document": 0, "nodes": 1, "edges": 2}
+    return sorted(problems, key=lambda p: (order.get(p.table or "document", 3), -1 if p.row is None else p.row))
