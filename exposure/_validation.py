@@ -199,7 +199,7 @@ def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_inpu
         ok[list(bad)] = False
         table[fld] = vals
     if "issuer" in nodes.columns:
-        issuer = nodes["issuer"].to_numpy(dtype=object)
+        issuer = nodes["issuer"].to_numpy(dtype=object, copy=True)
         known = set(ids.tolist())
         for i, v in enumerate(issuer):
             if _is_missing(v):
