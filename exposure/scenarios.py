@@ -26,9 +26,10 @@ type               size                    effect in :func:`exposure.mechanics.s
 =================  ======================  =====================================================
 
 Which nodes a shock may name: ``price`` a base asset (kind ``asset``);
-``depeg`` a token (kind ``token``, or any node with an ``issuer``);
-``forged_supply`` a token with an ``issuer``; ``liquidity`` a node with a
-``depth``; ``asset_loss`` any node that is not a base asset. A scenario
+``depeg`` and ``forged_supply`` a token (kind ``token``, or any node with
+an ``issuer``); ``liquidity`` a node with a ``depth``; ``asset_loss`` any
+node that is not a base asset (an ``amount`` at most what the node owns:
+external assets plus holdings at reference prices). A scenario
 shocks each (type, node) pair at most once. Fields ``note``, ``comment``,
 ``description`` and ``source`` of a shock are kept as metadata; any other
 unknown field is an error (it is usually a misspelt size field).
@@ -56,7 +57,7 @@ from .exceptions import InvalidShockError
 __all__ = [
     "SCENARIO_FORMAT", "SCENARIO_VERSION", "SHOCK_TYPES", "ShockSpec",
     "ScenarioShock", "Scenario", "read_scenarios", "parse_scenarios", "select_scenarios",
-    "eligible_nodes",
+    "eligible_nodes", "owned_assets",
 ]
 
 SCENARIO_FORMAT = "exposure-scenario"
@@ -255,10 +256,6 @@ def _is_token(nodes, i: int) -> bool:
     return kind == "token" or isinstance(issuer, str)
 
 
-def _has_issuer(nodes, i: int) -> bool:
-    return "issuer" in nodes.columns and isinstance(nodes["issuer"].iat[i], str)
-
-
 def _has_depth(nodes, i: int) -> bool:
     if "depth" not in nodes.columns:
         return False
@@ -269,9 +266,9 @@ def _has_depth(nodes, i: int) -> bool:
 def eligible_nodes(network, shock_type: str) -> list[str]:
     """Ids of the nodes a shock of ``shock_type`` can hit with a non-trivial effect.
 
-    ``price``: base assets (kind ``asset``); ``depeg``: tokens;
-    ``forged_supply``: tokens with an issuer; ``asset_loss``: nodes with
-    positive external assets; ``liquidity``: nodes with a market depth.
+    ``price``: base assets (kind ``asset``); ``depeg`` and ``forged_supply``:
+    tokens; ``asset_loss``: nodes that own something (external assets or
+    holdings, see :func:`owned_assets`); ``liquidity``: nodes with a market depth.
     """
     if shock_type not in SHOCK_TYPES:
         raise InvalidShockError(_unknown_type_message(shock_type))
@@ -282,13 +279,26 @@ def eligible_nodes(network, shock_type: str) -> list[str]:
     elif shock_type == "depeg":
         keep = [i for i in range(n) if _is_token(nodes, i)]
     elif shock_type == "forged_supply":
-        keep = [i for i in range(n) if _has_issuer(nodes, i)]
+        keep = [i for i in range(n) if _is_token(nodes, i)]
     elif shock_type == "liquidity":
         keep = [i for i in range(n) if _has_depth(nodes, i)]
     else:
-        e = np.asarray(network.external_assets)
+        e = owned_assets(network)
         keep = [i for i in np.flatnonzero(e > 0) if nodes["kind"].iat[i] != "asset"]
     return [str(network.node_ids[i]) for i in keep]
+
+
+def owned_assets(network) -> np.ndarray:
+    """External assets each node owns outright, at reference prices: ``e`` plus its holdings.
+
+    This is what an ``asset_loss`` shock cuts (see :mod:`exposure.mechanics`).
+    """
+    e = np.asarray(network.external_assets, dtype=np.float64).copy()
+    h = network.holdings
+    if len(h):
+        e += np.bincount(np.asarray(h["holder"].cat.codes), weights=h["amount"].to_numpy(dtype=np.float64),
+                         minlength=network.n)
+    return e
 
 
 def _check_against(network, s: ScenarioShock) -> str | None:
@@ -308,15 +318,15 @@ def _check_against(network, s: ScenarioShock) -> str | None:
         if kind == "asset":
             return (f"node {s.node!r} is a base asset, which has no balance sheet; "
                     "use a 'price' shock to move its price.")
-        e = float(network.external_assets[i])
+        e = float(owned_assets(network)[i]) if s.field == "amount" else 0.0
         if s.field == "amount" and s.value > e * (1 + 1e-12):
-            return (f"the amount {s.value:.17g} exceeds the external assets of node {s.node!r} ({e:.17g}); "
-                    "a node cannot lose more than it holds.")
+            return (f"the amount {s.value:.17g} exceeds the external assets and holdings of node {s.node!r} "
+                    f"({e:.17g}); a node cannot lose more than it holds.")
     if s.type == "depeg" and not _is_token(nodes, i):
         return f"node {s.node!r} is not a token (kind {kind!r}, no issuer); only a token can depeg."
-    if s.type == "forged_supply" and not _has_issuer(nodes, i):
-        return (f"node {s.node!r} has no issuer; forged supply dilutes the holders' claim on a token's issuer, "
-                "so the node must be a token with an 'issuer'.")
+    if s.type == "forged_supply" and not _is_token(nodes, i):
+        return (f"node {s.node!r} is not a token (kind {kind!r}, no issuer); forged supply dilutes the "
+                "holders of a token.")
     if s.type == "liquidity" and not _has_depth(nodes, i):
         return (f"node {s.node!r} has no market depth ('depth' is not set), so there is no depth to scale.")
     return None

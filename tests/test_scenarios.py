@@ -8,7 +8,8 @@ import pytest
 from test_stress_cases import roles_network
 
 from exposure import InvalidShockError
-from exposure.scenarios import (SHOCK_TYPES, Scenario, eligible_nodes, market_shock_fields, parse_scenarios,
+from exposure.scenarios import (SHOCK_TYPES, Scenario, eligible_nodes, market_shock_fields, owned_assets,
+                                parse_scenarios,
                                 read_scenarios, select_scenarios)
 
 KELP = {"name": "kelp-forged-supply", "description": "rsETH minted without backing", "source": "https://example.org",
@@ -203,12 +204,12 @@ def test_check_against_the_network(net):
     ({"type": "asset_loss", "node": "ETH", "fraction": 0.1},
      "node 'ETH' is a base asset, which has no balance sheet; use a 'price' shock to move its price."),
     ({"type": "asset_loss", "node": "kelp", "amount": 60},
-     "the amount 60 exceeds the external assets of node 'kelp' (50); a node cannot lose more than it holds."),
+     "the amount 60 exceeds the external assets and holdings of node 'kelp' (50); a node cannot lose more than "
+     "it holds."),
     ({"type": "depeg", "node": "pool", "change": -0.1},
      "node 'pool' is not a token (kind 'venue', no issuer); only a token can depeg."),
-    ({"type": "forged_supply", "node": "stETH", "fraction": 0.1},
-     "node 'stETH' has no issuer; forged supply dilutes the holders' claim on a token's issuer, so the node must "
-     "be a token with an 'issuer'."),
+    ({"type": "forged_supply", "node": "kelp", "fraction": 0.1},
+     "node 'kelp' is not a token (kind 'protocol', no issuer); forged supply dilutes the holders of a token."),
     ({"type": "liquidity", "node": "xUSD", "depth_factor": 0.5},
      "node 'xUSD' has no market depth ('depth' is not set), so there is no depth to scale."),
 ])
@@ -223,11 +224,19 @@ def test_network_errors_name_the_scenario_and_shock(net, shock, message):
 def test_eligible_nodes(net):
     assert eligible_nodes(net, "price") == ["ETH"]
     assert eligible_nodes(net, "depeg") == ["xUSD", "rsETH", "stETH"]
-    assert eligible_nodes(net, "forged_supply") == ["xUSD", "rsETH"]
+    assert eligible_nodes(net, "forged_supply") == ["xUSD", "rsETH", "stETH"]
     assert eligible_nodes(net, "asset_loss") == ["stream", "kelp", "pool"]
     assert eligible_nodes(net, "liquidity") == ["ETH", "stETH"]
     with pytest.raises(InvalidShockError, match="unknown shock type 'prize'.*Did you mean 'price'"):
         eligible_nodes(net, "prize")
+
+
+def test_asset_loss_amount_may_take_holdings(net):
+    # pool owns 10 of external assets and 80 of xUSD at reference price: 90 in all.
+    assert owned_assets(net)[net.index_of("pool")] == 90.0
+    Scenario.from_dict({"name": "a", "shocks": [{"type": "asset_loss", "node": "pool", "amount": 90}]}).check(net)
+    with pytest.raises(InvalidShockError, match=r"amount 90\.5 exceeds .* node 'pool' \(90\)"):
+        Scenario.from_dict({"name": "a", "shocks": [{"type": "asset_loss", "node": "pool", "amount": 90.5}]}).check(net)
 
 
 def test_select_scenarios():
