@@ -309,7 +309,8 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
                 table[c] = v.to_numpy()
     if kind == "claim" and m:
         pair = pd.DataFrame({"d": a, "c": b})
-        dup = pair.duplicated(keep=False).to_numpy() & ok
+        dup = np.zeros(m, bool)
+        dup[ok] = pair[ok].duplicated(keep=False).to_numpy()
         seen = {}
         for i in np.flatnonzero(dup):
             seen.setdefault((a[i], b[i]), []).append(int(rows[i]))
@@ -333,9 +334,12 @@ def build_tables(nodes: pd.DataFrame, edges: pd.DataFrame | None, *, version: in
         col.add(("document", "version", "error"), Problem(
             "error", f"Field 'version' must be 1 or 2. Got {version!r} instead.", field="version"))
     node_table, node_ok = build_nodes(nodes, col, version=version, text_input=text_input)
-    node_table = node_table[node_ok]
-    node_index = node_table.index
-    asset_mask = (node_table["kind"] == "asset").to_numpy()
+    # Edges are resolved against every node with a valid, unique id, so that an edge to a node
+    # with a bad field is not also reported as "unknown node"; such edges are then left out.
+    id_ok = _valid_ids(node_table.index.to_numpy(dtype=object))
+    known = node_table[id_ok]
+    node_index = known.index
+    asset_mask = (known["kind"] == "asset").to_numpy()
     if edges is None:
         edges = pd.DataFrame({"kind": pd.Series([], dtype=object)})
     if "kind" not in edges.columns:
@@ -354,6 +358,23 @@ def build_tables(nodes: pd.DataFrame, edges: pd.DataFrame | None, *, version: in
         sub = edges[mask]
         table, ok = build_edge_table(kind, sub, node_index, asset_mask, col, text_input=text_input)
         tables[_TABLE_OF_KIND[kind]] = table[ok]
+    node_table = node_table[node_ok]
+    if len(node_table) < len(known):
+        # re-code edge references onto the nodes that remain; drop edges touching invalid nodes
+        new_code = node_table.index.get_indexer(node_index)
+        dtype = pd.CategoricalDtype(node_table.index, ordered=False)
+        for name, table in tables.items():
+            spec = EDGE_KINDS[next(k for k, t in _TABLE_OF_KIND.items() if t == name)]
+            keep = np.ones(len(table), bool)
+            recoded = {}
+            for r in spec.refs:
+                codes = new_code[np.asarray(table[r].cat.codes)]
+                keep &= codes >= 0
+                recoded[r] = codes
+            table = table[keep].copy()
+            for r in spec.refs:
+                table[r] = pd.Categorical.from_codes(recoded[r][keep].astype(np.int32), dtype=dtype)
+            tables[name] = table
     known = set(EDGE_KINDS)
     for i in np.flatnonzero(~np.isin(kinds, list(known))):
         allowed = ", ".join(k for k, s in EDGE_KINDS.items() if s.version <= max(version, 1))
@@ -361,6 +382,12 @@ def build_tables(nodes: pd.DataFrame, edges: pd.DataFrame | None, *, version: in
             "error", f"Field 'kind' of edge number {edges.index[i]} must be one of {allowed}. "
             f"Got {_describe(kinds[i])} instead.", table="edges", row=int(edges.index[i]), field="kind"))
     return node_table, tables, col.finish()
+
+
+def _valid_ids(ids: np.ndarray) -> np.ndarray:
+    """Rows whose id is a non-empty string seen for the first time."""
+    isstr = np.fromiter((isinstance(v, str) and bool(v.strip()) for v in ids), bool, len(ids))
+    return isstr & ~pd.Series(ids).duplicated(keep="first").to_numpy()
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:

@@ -29,6 +29,7 @@ import os
 from typing import Any
 
 from ._io_common import format_error, read_bytes, source_name
+from ._io_csv import read_csv_graph
 from ._io_json import parse_json_graph
 from .exceptions import GraphFormatError, InvalidNetworkError, Problem
 from .network import ExposureNetwork
@@ -67,6 +68,8 @@ def _read(source, format, strict):
     if fmt == "json":
         data, name = read_bytes(source)
         return parse_json_graph(data, name, strict=strict)[:2]
+    if fmt == "csv":
+        return read_csv_graph(source, strict=strict)
     raise format_error(f"Reading format {fmt!r} is not available.", source_name(source))
 
 

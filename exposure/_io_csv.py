@@ -1,0 +1,204 @@
+"""The CSV form of the graph format: ``nodes.csv`` and ``edges.csv``.
+
+The columns are the field names of the JSON form (``id, kind, label,
+external_assets, external_liabilities, ...`` and ``kind, debtor, creditor,
+amount, ...``). An empty cell is a missing value; ``nan`` and ``inf`` are
+values, and invalid ones. A CSV pair has no header document, so its format
+version is 2 when it uses an edge kind or a node field of version 2, else 1.
+
+Reading goes through the pandas C parser with node references read as
+categoricals, so memory stays proportional to nodes + edges. Line numbers of
+problems are found afterwards, only when there are problems, with the
+:mod:`csv` module (exact also for quoted cells spanning several lines).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._io_common import decode_text, format_error, locate
+from ._validation import sort_problems
+from .exceptions import GraphFormatError, InvalidNetworkError, Problem
+from .network import EDGE_KINDS, NODE_FIELDS
+
+__all__ = ["read_csv_graph", "csv_paths", "read_csv_table", "line_numbers"]
+
+_REF_COLUMNS = sorted({r for k in EDGE_KINDS.values() for r in k.refs})
+_TEXT_COLUMNS = ("id", "kind", "label", "issuer", "oracle")
+
+
+def csv_paths(source) -> tuple[str, str]:
+    """``(nodes_csv, edges_csv)`` for a directory or a pair of paths."""
+    if isinstance(source, (tuple, list)):
+        if len(source) != 2:
+            raise ValueError(f"A CSV graph is a pair (nodes_csv, edges_csv). Got {len(source)} paths instead.")
+        return os.fspath(source[0]), os.fspath(source[1])
+    d = os.fspath(source)
+    paths = os.path.join(d, "nodes.csv"), os.path.join(d, "edges.csv")
+    missing = [os.path.basename(p) for p in paths if not os.path.isfile(p)]
+    if missing:
+        raise format_error(f"The directory has no {' and no '.join(missing)}; a CSV graph is a directory "
+                           "holding nodes.csv and edges.csv.", d)
+    return paths
+
+
+def _check_bytes(path: str) -> None:
+    """Reject UTF-16/32 and non-UTF-8 files with the line of the first bad byte."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head[:4] == b"\x00\x00\xfe\xff":
+        decode_text(head, path)
+
+
+def _utf8_error(path: str) -> GraphFormatError:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        decode_text(data, path)
+    except GraphFormatError as err:
+        return err
+    return format_error("The file is not valid UTF-8; expected UTF-8 text.", path)
+
+
+_PARSER_LINE = re.compile(r"(?:line|row) (\d+)")
+
+
+def read_csv_table(path: str, *, categorical=(), text=()) -> pd.DataFrame:
+    """Read one CSV file; every cell kept as written (no NA guessing), errors as GraphFormatError.
+
+    Columns in ``categorical`` are read as categoricals, those in ``text`` as
+    strings; the others are numbers where every cell is a number, else strings.
+    """
+    _check_bytes(path)
+    try:
+        with open(path, "rb") as fh:
+            header = fh.readline()
+    except OSError:
+        raise
+    if not header.strip():
+        raise format_error("The file is empty; expected a header line with column names.", path, "line 1")
+    try:
+        cols = next(csv.reader([header.decode("utf-8-sig", errors="replace").rstrip("\r\n")]))
+    except (csv.Error, StopIteration):
+        cols = []
+    dtype = {c: "category" for c in cols if c in categorical}
+    dtype.update({c: str for c in cols if c in text and c not in dtype})
+    try:
+        frame = pd.read_csv(path, dtype=dtype, na_filter=False, encoding="utf-8-sig", engine="c",
+                            skipinitialspace=False)
+    except UnicodeDecodeError:
+        raise _utf8_error(path) from None
+    except pd.errors.EmptyDataError:
+        raise format_error("The file is empty; expected a header line with column names.", path, "line 1")
+    except pd.errors.ParserError as err:
+        msg = str(err).strip()
+        m = _PARSER_LINE.search(msg)
+        if "EOF inside string" in msg:
+            raise format_error("A quoted cell is never closed (is the file truncated?); expected a closing "
+                               "double quote.", path, f"line {int(m.group(1)) + 1}" if m else None) from None
+        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+        if fields:
+            raise format_error(f"Expected {fields.group(1)} cells as in the header. Got {fields.group(3)} instead.",
+                               path, f"line {fields.group(2)}") from None
+        raise format_error(f"Cannot parse the CSV file: {msg}", path) from None
+    for c in dtype:
+        if dtype[c] == "category" and frame[c].cat.categories.dtype.kind in "iufb":
+            # numeric-looking ids: read that column again as text so that "01" stays "01"
+            text_col = pd.read_csv(path, usecols=[c], dtype=str, na_filter=False, encoding="utf-8-sig")[c]
+            frame[c] = text_col.astype("category")
+    dup = [c for c in frame.columns if re.search(r"\.\d+$", str(c)) and str(c).rsplit(".", 1)[0] in cols
+           and cols.count(str(c).rsplit(".", 1)[0]) > 1]
+    if dup:
+        raise format_error(f"The header names column {str(dup[0]).rsplit('.', 1)[0]!r} more than once; "
+                           "expected each column once.", path, "line 1")
+    return frame
+
+
+def line_numbers(path: str, rows) -> dict[int, int]:
+    """Line where each data record (0-based, blank lines skipped as pandas does) starts."""
+    want = sorted(set(int(r) for r in rows))
+    out: dict[int, int] = {}
+    if not want:
+        return out
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        rec, k = 0, 0
+        start = reader.line_num + 1
+        for record in reader:
+            if record and any(x != "" for x in record) or len(record) > 1:
+                if rec == want[k]:
+                    out[rec] = start
+                    k += 1
+                    if k == len(want):
+                        break
+                rec += 1
+            start = reader.line_num + 1
+    return out
+
+
+def _empty_to_missing(frame: pd.DataFrame, keep: set) -> pd.DataFrame:
+    """Metadata columns: empty cells become missing values."""
+    for c in frame.columns:
+        if c not in keep and frame[c].dtype != np.float64 and frame[c].dtype.kind not in "iub":
+            col = frame[c]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                continue
+            empty = col.astype(str) == ""
+            if empty.any():
+                frame[c] = col.astype(object).where(~empty, None)
+    return frame
+
+
+def read_csv_graph(source, *, strict: bool = True):
+    """Read a CSV graph (directory or pair); return ``(network, problems)``."""
+    from ._validation import build_tables
+    from .network import ExposureNetwork
+
+    nodes_path, edges_path = csv_paths(source)
+    nodes = read_csv_table(nodes_path, text=_TEXT_COLUMNS)
+    edges = read_csv_table(edges_path, categorical=_REF_COLUMNS, text=("kind", "oracle"))
+    problems: list[Problem] = []
+    if "id" not in nodes.columns:
+        raise format_error(f"The header has no column 'id'; expected columns id, kind, label, external_assets, "
+                           f"external_liabilities. Found: {', '.join(map(str, nodes.columns))}.",
+                           nodes_path, "line 1")
+    if "kind" not in edges.columns:
+        missing = [c for c in EDGE_KINDS["claim"].fields if c not in edges.columns]
+        if missing:
+            raise format_error(f"The header has no column {' and no column '.join(map(repr, missing))}; "
+                               "expected columns kind, debtor, creditor, amount (kind optional). "
+                               f"Found: {', '.join(map(str, edges.columns))}.", edges_path, "line 1")
+    v2_kinds = [k for k, s in EDGE_KINDS.items() if s.version > 1]
+    v2_fields = [f for f, spec in NODE_FIELDS.items() if spec[-1] > 1] + ["issuer"]
+    version = 2 if (("kind" in edges.columns and edges["kind"].isin(v2_kinds).any())
+                    or any(f in nodes.columns for f in v2_fields)) else 1
+    nodes = _empty_to_missing(nodes, set())
+    edge_fields = {f for s in EDGE_KINDS.values() for f in s.fields}
+    edges = _empty_to_missing(edges, edge_fields)
+    node_table, tables, found = build_tables(nodes, edges, version=version, text_input=True)
+    problems += found
+    need = {"nodes": [p.row for p in found if p.table == "nodes" and p.row is not None],
+            "edges": [p.row for p in found if p.table == "edges" and p.row is not None]}
+    lines = {"nodes": line_numbers(nodes_path, need["nodes"]), "edges": line_numbers(edges_path, need["edges"])}
+
+    def where(p: Problem):
+        if p.table in lines and p.row is not None:
+            return f"line {lines[p.table].get(p.row, p.row + 2)}"
+        return None
+
+    out = []
+    for p in sort_problems(problems):
+        path = nodes_path if p.table == "nodes" else edges_path if p.table == "edges" else None
+        out.extend(locate([p], path or f"{Path(nodes_path).parent}", where))
+    errors = [p for p in out if p.severity == "error"]
+    if errors and strict:
+        raise InvalidNetworkError(out)
+    meta = {"version": version, "name": Path(nodes_path).parent.name}
+    return ExposureNetwork._assemble(node_table, tables, meta, tuple(out)), out
