@@ -1,0 +1,726 @@
+r"""Cross-collateral mechanics: tokens priced by their issuer, secured positions, oracles, fire sales.
+
+:func:`solve_system` finds the greatest state of a version-2 network in which
+clearing payments, token prices and liquidations are consistent with each
+other, and records the round in which each thing happened so the cascade can be
+replayed wave by wave. On a network with no holdings and no secured positions
+it is exactly the clearing engine (:func:`exposure.clearing.clear`).
+
+The model
+---------
+All amounts are USD at the graph's reference prices. A *price state* is a
+vector of price ratios (current / reference price, 1 at the reference date),
+one per node.
+
+Redemption value
+    A token ``t`` whose ``issuer`` is ``k`` is worth, per unit, what the issuer's
+    clearing pays: ``r_t = R_k / (1 + forged_t)`` with ``R_k = p_k / p̄_k`` the
+    issuer's recovery rate (1 when ``p̄_k = 0``) and ``forged_t`` the unbacked
+    supply as a fraction of the real supply. A node without issuer has
+    ``r = 1 / (1 + forged)``.
+
+Market price
+    ``m = r · (1 + change) · (1 + depeg) · (1 − impact(Q))`` where ``change`` is a
+    ``price`` shock (base assets), ``depeg`` a market depeg (tokens) and ``Q`` the
+    cumulative USD (at reference price) of the token sold by liquidations.
+    Prices only fall: every round ``m ← min(m_prev, m_new)`` (and likewise ``r``).
+
+Fire sales
+    ``impact(Q) = min(1, s · (Q / (D · f))^α)`` with ``D`` the node's ``depth``,
+    ``s`` its ``depth_slippage``, ``α`` its ``impact_exponent`` (1 when absent)
+    and ``f`` the scenario's ``depth_factor`` (1 when absent). A node without
+    ``depth`` or ``depth_slippage`` has no price impact.
+
+Oracle price ratio of a position's collateral ``c`` in units of its debt ``d``
+    ``market``: ``m_c / m_d``; ``exchange_rate``: ``r_c / m_d`` (follows the
+    redemption value only, so a market depeg does not move it);
+    ``hardcoded`` and ``linear_discount``: 1 (never moves).
+
+Secured positions (non-recourse)
+    Collateral ``C'`` and debt ``D'`` remaining (USD at reference prices), health
+    ``H = C'·o·LT / D'``. In each round every position with ``H < 1`` and a moving
+    oracle (``market``, ``exchange_rate``) is liquidated once: repaid
+    ``R = min(close_factor · D', C'·o / (1 + bonus))``, seized
+    ``S = R·(1 + bonus) / o``, sold into the collateral token's market
+    (``Q_c += S``), ``C' −= S``, ``D' −= R``. Values at market prices:
+
+    * lender: ``Σ repaid · m_d + min(D'·m_d, C'·m_c)``;
+    * borrower: ``max(0, C'·m_c − D'·m_d)``;
+    * **bad debt** (the lender's): ``max(0, D'·m_d − C'·m_c)``.
+
+    Both values are added to the external assets of lender and borrower in the
+    clearing. Collateral posted in a position is not also a holding of the
+    borrower.
+
+Holdings and claims
+    A holding adds ``amount · m_t`` to the holder's external assets (tokens and
+    base assets alike); a claim on a base asset ``a`` is revalued at ``m_a``.
+    Claim edges between other nodes stay in ``L``, cleared by the clearing
+    engine (Eisenberg–Noe, or Rogers–Veraart with ``alpha``, ``beta``).
+
+Asset loss
+    ``asset_loss`` (fraction ``f``) and ``asset_loss_amount`` (USD ``a``) cut what
+    a node owns outright (declared external assets, base-asset claims and
+    holdings, at current prices): ``owned ← max(0, (1 − f)·owned − a)``. The value
+    of the node's secured positions is not cut (it sits at other protocols).
+
+Token nodes are pass-through
+    An issuer's obligation to its token is the claim edge issuer → token. The
+    token node's own equity is the value of its holders, already counted at the
+    holders through the price, so it is excluded from losses.
+
+Joint fixed point
+    From the shocked state with every issuer solvent (``R = 1``), every round:
+    (1) one liquidation step on the positions at the current oracle prices;
+    (2) revalue external assets at the current market prices;
+    (3) clear (warm-started from the previous payments, an upper bound, when no
+    external asset went up); (4) update ``r`` from the recovery rates and ``m``
+    from ``r`` and the sold volumes. Stop when no price ratio, no payment
+    (relative to the obligation) and no liquidated amount (relative to the
+    position's debt) changes by more than ``tol`` in a round, or after
+    ``max_iter`` rounds.
+
+Losses
+    ``equity = max(0, e + Πᵀp − p̄)`` after clearing; ``equity_before`` is the same
+    model solved with no shock and ``loss = equity_before − equity_after``.
+    ``total_loss = Σ_{non-token nodes} loss + Δ external_creditor_loss`` where
+    ``external_creditor_loss = Σ_i x_i (1 − p_i / p̄_i)`` (the increase over the
+    unshocked state enters the total).
+
+Conservation
+    At a clearing fixed point every dollar of external value is somebody's:
+    ``Σ e = Σ equity + Σ p_i·x_i/p̄_i + Σ default costs`` (default costs
+    ``(1 − α)e_i + (1 − β)(Πᵀp)_i`` of defaulted nodes, zero under
+    Eisenberg–Noe). ``conservation_residual`` is the larger of the two relative
+    gaps (shocked state and unshocked state), divided by ``max(1, Σ e)``.
+
+References
+----------
+.. [1] L. Eisenberg and T. H. Noe, "Systemic risk in financial systems",
+   Management Science 47(2), 236–249, 2001.
+.. [2] L. C. G. Rogers and L. A. M. Veraart, "Failure and rescue in an
+   interbank network", Management Science 59(4), 882–898, 2013.
+.. [3] R. Cifuentes, G. Ferrucci and H. S. Shin, "Liquidity risk and
+   contagion", Journal of the European Economic Association 3(2–3), 556–566,
+   2005 (price impact of fire sales in a clearing model).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ._mechanics_model import (MechanicsModel, PositionState, external_values, liquidation_step,
+                               market_prices, oracle_ratio, health, redemption_values)
+from .exceptions import ConvergenceError, ConvergenceWarning, InvalidShockError
+
+__all__ = ["MarketShock", "SystemResult", "solve_system"]
+
+#: MarketShock field -> (lower bound, lower bound allowed, upper bound, upper bound allowed, meaning).
+_SHOCK_FIELDS = {
+    "asset_loss": (0.0, True, 1.0, True, "a fraction of what the node owns"),
+    "asset_loss_amount": (0.0, True, math.inf, False, "a loss in USD"),
+    "price_change": (-1.0, True, math.inf, False, "a relative price change"),
+    "depeg": (-1.0, True, 0.0, True, "a relative fall of the market price"),
+    "forged_supply": (0.0, True, math.inf, False, "unbacked supply as a fraction of the real supply"),
+    "depth_factor": (0.0, False, math.inf, False, "a factor on market depth"),
+}
+
+
+def _range_text(lo, lo_ok, hi, hi_ok) -> str:
+    left = "[" if lo_ok else "("
+    right = "]" if hi_ok else ")"
+    return f"in {left}{lo:g}, {'inf' if math.isinf(hi) else f'{hi:g}'}{right}"
+
+
+@dataclass(frozen=True)
+class MarketShock:
+    """A stress scenario in the terms of the mechanics model.
+
+    Each field maps node ids to a number; a node absent from a field is not
+    shocked by it.
+
+    Parameters
+    ----------
+    asset_loss : mapping of node -> float in [0, 1]
+        Fraction of what the node owns outright that is lost (hack, slashing).
+    asset_loss_amount : mapping of node -> float ≥ 0
+        USD lost from what the node owns outright (capped at what it owns).
+    price_change : mapping of node -> float in [-1, inf)
+        Relative change of a base asset's price (``-0.3``: 30% lower).
+    depeg : mapping of node -> float in [-1, 0]
+        Relative fall of a token's market price below its redemption value.
+    forged_supply : mapping of node -> float ≥ 0
+        Unbacked units of a token as a fraction of its real supply; dilutes
+        every holder's claim on the issuer: ``r ← r / (1 + forged)``.
+    depth_factor : mapping of node -> float > 0
+        Scales the token's market depth (``0.15``: liquidity dried up to 15%).
+
+    Raises
+    ------
+    InvalidShockError
+        A value out of range, not a number, or a node id that is not a string;
+        the message names the field and the node.
+
+    Examples
+    --------
+    >>> MarketShock(depeg={"xUSD": -0.8}, depth_factor={"stETH": 0.15}).is_empty
+    False
+    >>> MarketShock(depeg={"xUSD": 0.2})
+    Traceback (most recent call last):
+    ...
+    exposure.exceptions.InvalidShockError: MarketShock depeg of node 'xUSD' must be a relative fall of the market price in [-1, 0]. Got 0.2 instead.
+    """
+
+    asset_loss: Mapping[str, float] = field(default_factory=dict)
+    asset_loss_amount: Mapping[str, float] = field(default_factory=dict)
+    price_change: Mapping[str, float] = field(default_factory=dict)
+    depeg: Mapping[str, float] = field(default_factory=dict)
+    forged_supply: Mapping[str, float] = field(default_factory=dict)
+    depth_factor: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name, (lo, lo_ok, hi, hi_ok, meaning) in _SHOCK_FIELDS.items():
+            raw = getattr(self, name)
+            if raw is None:
+                raw = {}
+            if not isinstance(raw, Mapping):
+                raise InvalidShockError(f"MarketShock {name} must be a mapping of node id to number. "
+                                        f"Got {type(raw).__name__} instead.")
+            clean = {}
+            for node, value in raw.items():
+                if not isinstance(node, str):
+                    raise InvalidShockError(f"MarketShock {name}: node ids must be strings. Got {node!r} instead.")
+                ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+                x = float(value) if ok else math.nan
+                if not (ok and math.isfinite(x) and (x > lo or (lo_ok and x == lo))
+                        and (x < hi or (hi_ok and x == hi))):
+                    raise InvalidShockError(
+                        f"MarketShock {name} of node {node!r} must be {meaning} "
+                        f"{_range_text(lo, lo_ok, hi, hi_ok)}. Got {value!r} instead.")
+                clean[node] = x
+            object.__setattr__(self, name, MappingProxyType(clean))
+
+    @classmethod
+    def coerce(cls, shock) -> "MarketShock":
+        """A MarketShock from ``None``, a MarketShock, or ``{node: fraction}`` (an asset-loss shock)."""
+        if shock is None:
+            return cls()
+        if isinstance(shock, cls):
+            return shock
+        if isinstance(shock, Mapping):
+            return cls(asset_loss=shock)
+        raise InvalidShockError(f"A shock must be a MarketShock or a mapping of node id to fraction. "
+                                f"Got {type(shock).__name__} instead.")
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no field shocks anything (every value neutral)."""
+        neutral = {"asset_loss": 0.0, "asset_loss_amount": 0.0, "price_change": 0.0, "depeg": 0.0,
+                   "forged_supply": 0.0, "depth_factor": 1.0}
+        return all(v == neutral[k] for k in neutral for v in getattr(self, k).values())
+
+    def vectors(self, network) -> dict[str, np.ndarray]:
+        """The shock as vectors in graph order.
+
+        Returns ``loss_fraction``, ``loss_amount``, ``price_factor``
+        (``(1 + change)(1 + depeg)``), ``forged`` and ``depth_factor``.
+
+        Raises
+        ------
+        InvalidShockError
+            A node id that is not in the network (named with its field).
+        """
+        n = network.n
+        index = network.nodes.index
+        out = {}
+        for name, neutral in (("asset_loss", 0.0), ("asset_loss_amount", 0.0), ("price_change", 0.0),
+                              ("depeg", 0.0), ("forged_supply", 0.0), ("depth_factor", 1.0)):
+            values = getattr(self, name)
+            v = np.full(n, neutral)
+            if values:
+                ids = list(values)
+                idx = index.get_indexer(ids)
+                if (idx < 0).any():
+                    bad = ids[int(np.flatnonzero(idx < 0)[0])]
+                    raise InvalidShockError(f"MarketShock {name}: unknown node {bad!r}; no node of the graph "
+                                            "has that id.")
+                v[idx] = [values[x] for x in ids]
+            out[name] = v
+        return {
+            "loss_fraction": out["asset_loss"],
+            "loss_amount": out["asset_loss_amount"],
+            "price_factor": (1.0 + out["price_change"]) * (1.0 + out["depeg"]),
+            "forged": out["forged_supply"],
+            "depth_factor": out["depth_factor"],
+        }
+
+
+# ============================================================================ the loop
+@dataclass
+class _State:
+    """Everything one run of the joint loop produces."""
+
+    m: np.ndarray
+    r: np.ndarray
+    Q: np.ndarray
+    e: np.ndarray
+    payments: np.ndarray
+    assets: np.ndarray
+    defaulted: np.ndarray
+    positions: PositionState
+    bad: np.ndarray
+    default_round: np.ndarray
+    liquidated_round: np.ndarray
+    bad_debt_round: np.ndarray
+    price_round: np.ndarray
+    rounds: list
+    converged: bool
+    iterations: int
+    residual: float
+    message: str
+    inner: Any = None
+
+
+def _clear(model: MechanicsModel, e, *, alpha, beta, tol, start):
+    try:
+        from .clearing import clear_vectors
+    except ImportError:  # the public clearing module re-exports the kernels of _clearing_solvers
+        from ._clearing_solvers import clear_vectors
+    return clear_vectors(model.Pi, model.pbar, e, alpha=alpha, beta=beta, tol=tol, start=start)
+
+
+def _equity(model: MechanicsModel, assets: np.ndarray) -> np.ndarray:
+    return np.maximum(0.0, assets - model.pbar)
+
+
+def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _State:
+    """The monotone joint iteration (see the module docstring, "Joint fixed point")."""
+    n, k = model.n, model.n_positions
+    pf, forged, df = shock["price_factor"], shock["forged"], shock["depth_factor"]
+    r = 1.0 / (1.0 + forged)
+    Q = np.zeros(n)
+    m = market_prices(model, r, Q, pf, df)
+    state = PositionState.initial(model)
+    default_round = np.zeros(n, np.int64)
+    liquidated_round = np.zeros(k, np.int64)
+    bad_debt_round = np.zeros(k, np.int64)
+    price_round = np.where(m < 1.0 - 1e-12, 1, 0).astype(np.int64)
+    bad_tol = 1e-12 * np.maximum(1.0, model.D0)
+    p = None
+    e_prev = None
+    rounds = []
+    converged, residual, message, cv = False, math.inf, "", None
+    it = 0
+    for it in range(1, max_iter + 1):
+        o = oracle_ratio(model, m, r)
+        repaid_before = float(state.repaid.sum())
+        liq, sold = liquidation_step(model, state, o)
+        if k:
+            Q = Q + np.bincount(model.ctoken, weights=sold, minlength=n)
+        liquidated_round[liq & (liquidated_round == 0)] = it
+        e, bad, _, _ = external_values(model, m, state, shock["loss_fraction"], shock["loss_amount"])
+        start = p if (p is not None and np.all(e <= e_prev)) else None
+        # Without holdings and positions one clearing is the whole model: solve it exactly as the
+        # clearing engine does. Otherwise solve each round's clearing well inside the loop's tol.
+        cv = _clear(model, e, alpha=alpha, beta=beta, tol=tol * 1e-2 if model.has_mechanics else tol,
+                    start=start)
+        p_new = np.asarray(cv.payments, dtype=np.float64)
+        defaulted = np.asarray(cv.defaulted, dtype=bool)
+        default_round[defaulted & (default_round == 0)] = it
+        bad_debt_round[(bad > bad_tol) & (bad_debt_round == 0)] = it
+        r_new = np.minimum(r, redemption_values(model, p_new, forged))
+        m_new = np.minimum(m, market_prices(model, r_new, Q, pf, df))
+        price_round[(m_new < 1.0 - 1e-12) & (price_round == 0)] = it
+        dp = 0.0 if p is None else float(np.max(np.abs(p_new - p) / np.maximum(model.pbar, 1e-300),
+                                                 initial=0.0))
+        dliq = float(np.max(sold / np.maximum(model.C0, 1e-300), initial=0.0)) if k else 0.0
+        residual = max(float(np.max(np.abs(m_new - m), initial=0.0)),
+                       float(np.max(np.abs(r_new - r), initial=0.0)), dp, dliq)
+        rounds.append({
+            "round": it,
+            "liquidations": int(liq.sum()),
+            "repaid": float(state.repaid.sum()) - repaid_before,
+            "sold": float(sold.sum()) if k else 0.0,
+            "bad_debt": float(bad.sum()) if k else 0.0,
+            "new_defaults": int((default_round == it).sum()),
+            "n_defaults": int(defaulted.sum()),
+            "prices_moved": int((price_round == it).sum()),
+            "min_price": float(m_new.min(initial=1.0)),
+            "clearing_iterations": int(cv.iterations),
+            "change": residual,
+        })
+        if not cv.converged:
+            message = f"the clearing did not converge in round {it}: {cv.message}"
+            p, m, r, e_prev = p_new, m_new, r_new, e
+            break
+        p, m, r, e_prev = p_new, m_new, r_new, e
+        if residual <= tol:
+            converged = True
+            break
+    if converged:
+        message = f"converged in {it} rounds (largest change {residual:.3g} ≤ tol {tol:g})"
+    elif not message:
+        message = (f"stopped after max_iter={max_iter} rounds; the largest change in the last round was "
+                   f"{residual:.3g} > tol {tol:g}")
+    return _State(m=m, r=r, Q=Q, e=e_prev, payments=p, assets=np.asarray(cv.assets, dtype=np.float64),
+                  defaulted=np.asarray(cv.defaulted, dtype=bool), positions=state, bad=bad,
+                  default_round=default_round, liquidated_round=liquidated_round,
+                  bad_debt_round=bad_debt_round, price_round=price_round, rounds=rounds,
+                  converged=converged, iterations=it, residual=residual, message=message, inner=cv)
+
+
+# ========================================================================== the result
+@dataclass(frozen=True, eq=False)
+class SystemResult:
+    """Result of :func:`solve_system`: the consistent state after a shock, and how it was reached.
+
+    Per-node arrays are in graph order (``node_ids``); per-position arrays in the
+    order of ``network.positions``.
+
+    Attributes
+    ----------
+    node_ids : pandas.Index
+    kinds : ndarray of str
+    obligations, payments, recovery, assets, equity : ndarray
+        Clearing fields as in :class:`exposure.clearing.ClearingResult`, in the
+        shocked state (``assets = e + Πᵀp``, ``equity = max(0, assets − p̄)``).
+    defaulted : ndarray of bool
+    default_round : ndarray of int
+        Round of the joint loop in which the node first defaults (0: never). On a
+        network without holdings and positions, the clearing engine's own round.
+    equity_before, equity_after, loss : ndarray
+        Equity in the unshocked and shocked states and their difference.
+    bad_debt : ndarray
+        Bad debt of each node as lender (sum over its positions).
+    liquidated : ndarray
+        Collateral seized from each node as borrower (USD at reference prices).
+    sold : ndarray
+        Volume of each node sold as collateral token (``Q``, USD at reference price).
+    price_before, price_after, redemption_value : ndarray
+        Market price ratios in the unshocked and shocked states, redemption ratio ``r``.
+    price_round : ndarray of int
+        Round in which the node's market price first falls below its reference (0: never).
+    external_assets : ndarray
+        ``e`` of the last clearing (the revalued external assets).
+    total_loss, total_bad_debt, total_liquidated, external_creditor_loss, total_shortfall : float
+    n_defaults : int
+    converged : bool
+    iterations : int
+        Rounds of the joint loop (``rounds`` is the same number).
+    residual : float
+        Largest change in the last round (price ratio, relative payment, relative liquidation).
+    conservation_residual : float
+        Relative gap of the value balance (see the module docstring).
+    status : int
+        0 converged, 1 round limit reached, 2 the clearing did not converge.
+    message : str
+    alpha, beta : float
+    method : str
+    """
+
+    network: Any = field(repr=False)
+    node_ids: pd.Index = field(repr=False)
+    kinds: np.ndarray = field(repr=False)
+    obligations: np.ndarray = field(repr=False)
+    payments: np.ndarray = field(repr=False)
+    recovery: np.ndarray = field(repr=False)
+    assets: np.ndarray = field(repr=False)
+    equity: np.ndarray = field(repr=False)
+    defaulted: np.ndarray = field(repr=False)
+    default_round: np.ndarray = field(repr=False)
+    equity_before: np.ndarray = field(repr=False)
+    equity_after: np.ndarray = field(repr=False)
+    loss: np.ndarray = field(repr=False)
+    bad_debt: np.ndarray = field(repr=False)
+    liquidated: np.ndarray = field(repr=False)
+    sold: np.ndarray = field(repr=False)
+    price_before: np.ndarray = field(repr=False)
+    price_after: np.ndarray = field(repr=False)
+    redemption_value: np.ndarray = field(repr=False)
+    price_round: np.ndarray = field(repr=False)
+    external_assets: np.ndarray = field(repr=False)
+    position_state: Any = field(repr=False)
+    position_bad_debt: np.ndarray = field(repr=False)
+    health_before: np.ndarray = field(repr=False)
+    health_after: np.ndarray = field(repr=False)
+    liquidated_round: np.ndarray = field(repr=False)
+    bad_debt_round: np.ndarray = field(repr=False)
+    round_records: tuple = field(repr=False)
+    total_loss: float = 0.0
+    total_bad_debt: float = 0.0
+    total_liquidated: float = 0.0
+    external_creditor_loss: float = 0.0
+    total_shortfall: float = 0.0
+    n_defaults: int = 0
+    converged: bool = True
+    iterations: int = 0
+    residual: float = 0.0
+    conservation_residual: float = 0.0
+    status: int = 0
+    message: str = ""
+    alpha: float = 1.0
+    beta: float = 1.0
+    method: str = "mechanics"
+
+    @property
+    def rounds(self) -> int:
+        """Rounds of the joint loop."""
+        return self.iterations
+
+    # ---------------------------------------------------------------- frames
+    def to_frame(self) -> pd.DataFrame:
+        """Per node: the clearing columns plus ``bad_debt, liquidated, equity_before, loss``."""
+        return self.nodes_frame()[["node", "obligations", "payments", "recovery", "assets", "equity_after",
+                                   "defaulted", "default_round", "bad_debt", "liquidated", "equity_before",
+                                   "loss"]].rename(columns={"equity_after": "equity"})
+
+    def nodes_frame(self) -> pd.DataFrame:
+        """Per node: ``node, kind, equity_before, equity_after, loss, bad_debt, liquidated, defaulted,
+        default_round`` and the clearing columns ``obligations, payments, recovery, assets``."""
+        return pd.DataFrame({
+            "node": self.node_ids.to_numpy(dtype=object), "kind": self.kinds.astype(object),
+            "equity_before": self.equity_before, "equity_after": self.equity_after, "loss": self.loss,
+            "bad_debt": self.bad_debt, "liquidated": self.liquidated, "defaulted": self.defaulted,
+            "default_round": self.default_round, "obligations": self.obligations,
+            "payments": self.payments, "recovery": self.recovery, "assets": self.assets,
+        })
+
+    def _token_mask(self) -> np.ndarray:
+        net = self.network
+        mask = np.isin(self.kinds, ["token", "asset"])
+        if "issuer" in net.nodes.columns:
+            mask |= net.nodes["issuer"].notna().to_numpy()
+        for table, cols in ((net.holdings, ("token",)), (net.positions, ("collateral_token", "debt_token"))):
+            for c in cols:
+                if len(table):
+                    mask[np.asarray(table[c].cat.codes)] = True
+        return mask
+
+    def tokens_frame(self) -> pd.DataFrame:
+        """Per token (kind ``token`` or ``asset``, a node with an issuer, or one held or lent):
+        ``token, price_before, price_after, redemption_value, liquidated`` (prices in USD per unit:
+        the node's ``price`` times the ratio; ``liquidated`` = USD sold at reference price),
+        then ``price_ratio`` (after / reference) and ``price_round``."""
+        mask = self._token_mask()
+        nodes = self.network.nodes
+        ref = (nodes["price"].to_numpy(dtype=np.float64, na_value=1.0) if "price" in nodes.columns
+               else np.ones(len(nodes)))
+        return pd.DataFrame({
+            "token": self.node_ids.to_numpy(dtype=object)[mask],
+            "price_before": (ref * self.price_before)[mask], "price_after": (ref * self.price_after)[mask],
+            "redemption_value": (ref * self.redemption_value)[mask], "liquidated": self.sold[mask],
+            "price_ratio": self.price_after[mask], "price_round": self.price_round[mask],
+        })
+
+    def positions_frame(self) -> pd.DataFrame:
+        """Per secured position: parties, oracle, collateral and debt before and after, repaid, seized,
+        health before and after, bad debt, and the rounds of the first liquidation and of bad debt."""
+        pos = self.network.positions
+        st = self.position_state
+        return pd.DataFrame({
+            "edge": pos.index.to_numpy(),
+            "lender": pos["lender"].astype(object).to_numpy(), "borrower": pos["borrower"].astype(object).to_numpy(),
+            "collateral_token": pos["collateral_token"].astype(object).to_numpy(),
+            "debt_token": pos["debt_token"].astype(object).to_numpy(),
+            "oracle": pos["oracle"].to_numpy(dtype=object),
+            "collateral_before": pos["collateral"].to_numpy(dtype=np.float64),
+            "debt_before": pos["debt"].to_numpy(dtype=np.float64),
+            "collateral_after": st.C, "debt_after": st.D, "repaid": st.repaid, "seized": st.seized,
+            "health_before": self.health_before, "health_after": self.health_after,
+            "bad_debt": self.position_bad_debt, "liquidated_round": self.liquidated_round,
+            "bad_debt_round": self.bad_debt_round,
+        })
+
+    def rounds_frame(self) -> pd.DataFrame:
+        """The cascade round by round: ``round, liquidations, repaid, sold, bad_debt, new_defaults,
+        n_defaults, prices_moved, min_price, clearing_iterations, change``."""
+        cols = ["round", "liquidations", "repaid", "sold", "bad_debt", "new_defaults", "n_defaults",
+                "prices_moved", "min_price", "clearing_iterations", "change"]
+        return pd.DataFrame(list(self.round_records), columns=cols)
+
+    def summary(self) -> dict:
+        """``total_loss, bad_debt, liquidated, n_defaults, external_creditor_loss, rounds, converged,
+        iterations, residual, conservation_residual`` (plain Python values)."""
+        return {
+            "total_loss": float(self.total_loss), "bad_debt": float(self.total_bad_debt),
+            "liquidated": float(self.total_liquidated), "n_defaults": int(self.n_defaults),
+            "external_creditor_loss": float(self.external_creditor_loss), "rounds": int(self.iterations),
+            "converged": bool(self.converged), "iterations": int(self.iterations),
+            "residual": float(self.residual), "conservation_residual": float(self.conservation_residual),
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (f"<SystemResult: {self.message}; total_loss={s['total_loss']:.6g}, bad_debt={s['bad_debt']:.6g}, "
+                f"liquidated={s['liquidated']:.6g}, n_defaults={s['n_defaults']}>")
+
+
+# ======================================================================== solve_system
+def _balance_gap(model: MechanicsModel, e, payments, assets, defaulted, alpha, beta) -> tuple[float, float]:
+    """(gap, scale) of ``Σ e = Σ equity + Σ p·x/p̄ + Σ default costs`` (module docstring, "Conservation")."""
+    pbar = model.pbar
+    share_out = np.asarray(model.Pi.sum(axis=1)).ravel()
+    ext_paid = payments * np.where(pbar > 0, 1.0 - share_out, 0.0)
+    received = assets - e
+    costs = np.where(defaulted, (1.0 - alpha) * e + (1.0 - beta) * received, 0.0)
+    gap = float(np.sum(e) - np.sum(_equity(model, assets)) - np.sum(ext_paid) - np.sum(costs))
+    return abs(gap), max(1.0, float(np.sum(e)))
+
+
+def _external_loss(model: MechanicsModel, payments, x) -> float:
+    pbar = model.pbar
+    rec = np.divide(payments, pbar, out=np.ones_like(pbar), where=pbar > 0)
+    return float(np.sum(x * (1.0 - rec)))
+
+
+def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter=1000,
+                 strict=False) -> SystemResult:
+    """Joint fixed point of clearing, token prices, liquidations and fire sales after a shock.
+
+    Parameters
+    ----------
+    network : ExposureNetwork
+        A network of format version 1 or 2 (holdings, secured positions, token
+        issuers, market depth).
+    shock : MarketShock or mapping of node -> fraction, optional
+        The scenario; a plain mapping is an asset-loss shock (as in version 1).
+    alpha, beta : float in [0, 1]
+        Rogers–Veraart recovery rates of defaulting nodes on external assets and
+        on claims (``alpha = beta = 1``: Eisenberg–Noe).
+    tol : float
+        Stopping tolerance of the joint loop: largest change of a price ratio, of
+        a payment relative to its obligation and of a liquidation relative to the
+        position's collateral in one round. The clearing in each round is solved
+        to ``tol / 100``.
+    max_iter : int
+        Maximum number of rounds of the joint loop.
+    strict : bool
+        Raise :class:`ConvergenceError` (with the result as ``.result``) instead of
+        a :class:`ConvergenceWarning` when the loop does not converge.
+
+    Returns
+    -------
+    SystemResult
+
+    Raises
+    ------
+    InvalidShockError
+        A shock on an unknown node (the message names the field and the node).
+    ConvergenceError
+        Only with ``strict=True``.
+
+    Notes
+    -----
+    The model, every formula and the order of the steps in a round are in the
+    docstring of :mod:`exposure.mechanics` and in ``docs/mechanics.md``. The
+    loop starts from the greatest candidate state (no liquidation, every issuer
+    paying in full, prices at their shocked values) and only lowers prices,
+    payments and remaining collateral, so it approaches the greatest consistent
+    state from above, as the fictitious default algorithm does for clearing [1]_.
+    The unshocked state (``equity_before``) is solved the same way.
+
+    References
+    ----------
+    .. [1] L. Eisenberg and T. H. Noe, "Systemic risk in financial systems",
+       Management Science 47(2), 236–249, 2001.
+
+    Examples
+    --------
+    A lender pool lends 80 against 100 of a token whose issuer loses half of
+    its assets. The issuer pays 50 of 100, so the token redeems at 0.5; the
+    exchange-rate oracle sees it: health ``100·0.5·0.9/80 = 0.56 < 1``. The
+    liquidation can repay only ``100·0.5/1.05 = 47.62`` for the whole
+    collateral, and ``80 − 47.62 = 32.38`` is bad debt:
+
+    >>> import pandas as pd
+    >>> from exposure import ExposureNetwork
+    >>> nodes = pd.DataFrame({"id": ["iss", "tok", "pool", "bob", "USD"],
+    ...                       "kind": ["protocol", "token", "protocol", "protocol", "asset"],
+    ...                       "issuer": pd.Series([None, "iss", None, None, None], dtype=object),
+    ...                       "external_assets": [100.0, 0, 0, 0, 0]})
+    >>> edges = pd.DataFrame([
+    ...     {"kind": "claim", "debtor": "iss", "creditor": "tok", "amount": 100.0},
+    ...     {"kind": "collateral", "lender": "pool", "borrower": "bob", "collateral_token": "tok",
+    ...      "collateral": 100.0, "debt_token": "USD", "debt": 80.0, "liquidation_threshold": 0.9,
+    ...      "liquidation_bonus": 0.05, "close_factor": 1.0, "oracle": "exchange_rate"}])
+    >>> net = ExposureNetwork.from_frames(nodes, edges, meta={"version": 2})
+    >>> res = solve_system(net, MarketShock(asset_loss={"iss": 0.5}))
+    >>> res.summary()["converged"], round(res.total_bad_debt, 6), round(res.total_liquidated, 6)
+    (True, 32.380952, 100.0)
+    """
+    if not (0.0 <= float(alpha) <= 1.0 and 0.0 <= float(beta) <= 1.0):
+        raise ValueError(f"alpha and beta must be in [0, 1]. Got alpha={alpha!r}, beta={beta!r} instead.")
+    if not (float(tol) > 0 and math.isfinite(tol)):
+        raise ValueError(f"The 'tol' parameter of solve_system must be a positive number. Got {tol!r} instead.")
+    if int(max_iter) < 1:
+        raise ValueError(f"The 'max_iter' parameter of solve_system must be >= 1. Got {max_iter!r} instead.")
+    shock = MarketShock.coerce(shock)
+    vec = shock.vectors(network)
+    base = MarketShock().vectors(network)
+    model = MechanicsModel.from_network(network)
+    kw = dict(alpha=float(alpha), beta=float(beta), tol=float(tol), max_iter=int(max_iter))
+    after = _run(model, vec, **kw)
+    before = after if shock.is_empty else _run(model, base, **kw)
+    x = network.external_liabilities
+    eq_b = _equity(model, before.assets)
+    eq_a = _equity(model, after.assets)
+    non_token = ~model.is_token
+    ecl_a, ecl_b = _external_loss(model, after.payments, x), _external_loss(model, before.payments, x)
+    n = model.n
+    st = after.positions
+    if model.n_positions:
+        o_b = oracle_ratio(model, np.ones(n), np.ones(n))
+        o_a = oracle_ratio(model, after.m, after.r)
+        h_b = health(model, PositionState.initial(model), o_b)
+        h_a = health(model, st, o_a)
+        bad_node = np.bincount(model.lender, weights=after.bad, minlength=n)
+        liq_node = np.bincount(model.borrower, weights=st.seized, minlength=n)
+    else:
+        h_b = h_a = np.zeros(0)
+        bad_node = liq_node = np.zeros(n)
+    gaps = [_balance_gap(model, s.e, s.payments, s.assets, s.defaulted, kw["alpha"], kw["beta"])
+            for s in (after, before)]
+    conservation = max(g / sc for g, sc in gaps)
+    status = 0 if after.converged else (2 if "clearing" in after.message else 1)
+    inner = after.inner
+    default_round = after.default_round
+    if not model.has_mechanics and inner is not None:
+        default_round = np.asarray(inner.default_round, dtype=np.int64)
+    result = SystemResult(
+        network=network, node_ids=network.node_ids, kinds=np.asarray(model_kinds(network), dtype=object),
+        obligations=model.pbar, payments=after.payments,
+        recovery=np.divide(after.payments, model.pbar, out=np.ones(n), where=model.pbar > 0),
+        assets=after.assets, equity=eq_a, defaulted=after.defaulted, default_round=default_round,
+        equity_before=eq_b, equity_after=eq_a, loss=eq_b - eq_a, bad_debt=bad_node, liquidated=liq_node,
+        sold=after.Q, price_before=before.m, price_after=after.m, redemption_value=after.r,
+        price_round=after.price_round, external_assets=after.e, position_state=st,
+        position_bad_debt=after.bad, health_before=h_b, health_after=h_a,
+        liquidated_round=after.liquidated_round, bad_debt_round=after.bad_debt_round,
+        round_records=tuple(after.rounds),
+        total_loss=float(np.sum((eq_b - eq_a)[non_token]) + (ecl_a - ecl_b)),
+        total_bad_debt=float(after.bad.sum()), total_liquidated=float(after.Q.sum()),
+        external_creditor_loss=ecl_a, total_shortfall=float(np.sum(model.pbar - after.payments)),
+        n_defaults=int(after.defaulted.sum()), converged=bool(after.converged and before.converged),
+        iterations=int(after.iterations), residual=float(after.residual),
+        conservation_residual=float(conservation), status=status,
+        message=after.message if before.converged else f"unshocked state: {before.message}",
+        alpha=kw["alpha"], beta=kw["beta"],
+        method="eisenberg-noe" if kw["alpha"] == kw["beta"] == 1.0 else "rogers-veraart",
+    )
+    if not result.converged:
+        msg = f"solve_system did not converge: {result.message}"
+        if strict:
+            raise ConvergenceError(msg, result)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+    return result
+
+
+def model_kinds(network) -> np.ndarray:
+    return network.nodes["kind"].to_numpy(dtype=object)
