@@ -50,3 +50,107 @@ def test_roles_network_balance_sheets():
     # Declared external assets, unchanged by claims between protocols and tokens.
     np.testing.assert_array_equal(net.external_assets[[i["stream"], i["kelp"], i["pool"]]], [100.0, 50.0, 10.0])
     assert list(net.nodes["issuer"].fillna("-")) == ["-", "-", "-", "stream", "kelp", "-", "-"]
+
+
+def loop_network(oracle: str = "hardcoded", *, lt: float = 0.9, bonus: float = 0.0, close: float = 1.0,
+                 pool_liabilities: float = 75.0) -> ExposureNetwork:
+    """A staking token used as collateral at a lending pool funded by outside suppliers.
+
+    lido holds 100 of ETH and owes its token stETH 100 (the whole supply).
+    looper has posted 100 of stETH at pool and borrowed 80 of USDC against it
+    (liquidation threshold ``lt``, bonus, close factor, ``oracle``). pool owes
+    its suppliers ``pool_liabilities`` (outside the network): equity 80 − 75 = 5.
+
+    Hand derivation for an ETH price fall ``s`` (or an asset loss ``s`` at
+    lido, or a stETH depeg ``s``): lido pays ``100(1 − s)`` of 100, so stETH
+    redeems and trades at ``1 − s``; the collateral is worth ``100(1 − s)``;
+    bad debt ``max(0, 80 − 100(1 − s)) = max(0, 100 s − 20)`` (positive above
+    s = 0.2); pool defaults when its assets ``min(80, 100(1 − s)) < 75``, i.e.
+    above s = 0.25; total loss ``100 s`` (the value of ETH lost: looper loses
+    ``min(20, 100 s)``, pool's equity and then its suppliers the rest). A
+    forged supply ``f`` of stETH gives ``1 − s = 1 / (1 + f)``: bad debt above f = 0.25.
+    """
+    return v2_network(
+        [{"id": "ETH", "kind": "asset"}, {"id": "USDC", "kind": "asset"},
+         {"id": "lido", "kind": "protocol"},
+         {"id": "stETH", "kind": "token", "issuer": "lido"},
+         {"id": "pool", "kind": "venue", "external_liabilities": pool_liabilities},
+         {"id": "looper", "kind": "protocol"}],
+        [{"kind": "holding", "holder": "lido", "token": "ETH", "amount": 100.0},
+         {"kind": "claim", "debtor": "lido", "creditor": "stETH", "amount": 100.0},
+         {"kind": "collateral", "lender": "pool", "borrower": "looper", "collateral_token": "stETH",
+          "collateral": 100.0, "debt_token": "USDC", "debt": 80.0, "liquidation_threshold": lt,
+          "liquidation_bonus": bonus, "close_factor": close, "oracle": oracle}],
+        name=f"loop-{oracle}")
+
+
+def two_token_network() -> ExposureNetwork:
+    """Three tokens with different cushions, for ranking by breaking shock.
+
+    * tokA (market oracle, LT 0.9, bonus 5%, close factor 1): lent 80 against
+      100. A depeg ``s`` liquidates at once and repays ``min(80, 100(1 − s)/1.05)``;
+      bad debt ``80 − 100(1 − s)/1.05`` is positive above s = 1 − 0.84 = 0.16.
+    * tokB (hardcoded oracle): lent 50 against 100; bad debt ``50 − 100(1 − s)``,
+      positive above s = 0.5.
+    * tokC: held, never lent against: no bad debt at any depeg.
+    """
+    return v2_network(
+        [{"id": "USDC", "kind": "asset"},
+         {"id": "issA", "kind": "protocol", "external_assets": 100.0},
+         {"id": "issB", "kind": "protocol", "external_assets": 100.0},
+         {"id": "issC", "kind": "protocol", "external_assets": 10.0},
+         {"id": "tokA", "kind": "token", "issuer": "issA"},
+         {"id": "tokB", "kind": "token", "issuer": "issB"},
+         {"id": "tokC", "kind": "token", "issuer": "issC"},
+         {"id": "lender", "kind": "venue"}, {"id": "bob", "kind": "protocol"}],
+        [{"kind": "claim", "debtor": "issA", "creditor": "tokA", "amount": 100.0},
+         {"kind": "claim", "debtor": "issB", "creditor": "tokB", "amount": 100.0},
+         {"kind": "claim", "debtor": "issC", "creditor": "tokC", "amount": 10.0},
+         {"kind": "holding", "holder": "bob", "token": "tokC", "amount": 10.0},
+         {"kind": "collateral", "lender": "lender", "borrower": "bob", "collateral_token": "tokA",
+          "collateral": 100.0, "debt_token": "USDC", "debt": 80.0, "liquidation_threshold": 0.9,
+          "liquidation_bonus": 0.05, "close_factor": 1.0, "oracle": "market"},
+         {"kind": "collateral", "lender": "lender", "borrower": "bob", "collateral_token": "tokB",
+          "collateral": 100.0, "debt_token": "USDC", "debt": 50.0, "liquidation_threshold": 0.9,
+          "liquidation_bonus": 0.05, "close_factor": 1.0, "oracle": "hardcoded"}],
+        name="three-tokens")
+
+
+def fire_sale_network() -> ExposureNetwork:
+    """Market-oracle loops on a shallow token: liquidations push the price down in rounds.
+
+    Used where the response has no closed form (bisection against a brute-force grid).
+    """
+    positions = [
+        {"kind": "collateral", "lender": "pool", "borrower": f"b{k}", "collateral_token": "LRT",
+         "collateral": 100.0, "debt_token": "ETH", "debt": 100.0 * ltv, "liquidation_threshold": lt,
+         "liquidation_bonus": 0.05, "close_factor": 0.5, "oracle": "market"}
+        for k, (ltv, lt) in enumerate([(0.9, 0.93), (0.8, 0.85), (0.7, 0.8), (0.6, 0.75)])]
+    return v2_network(
+        [{"id": "ETH", "kind": "asset"},
+         {"id": "restaker", "kind": "protocol", "external_assets": 400.0},
+         {"id": "LRT", "kind": "token", "issuer": "restaker", "depth": 100.0, "depth_slippage": 0.05,
+          "impact_exponent": 1.0},
+         {"id": "pool", "kind": "venue", "external_liabilities": 290.0},
+         *[{"id": f"b{k}", "kind": "protocol"} for k in range(4)]],
+        [{"kind": "claim", "debtor": "restaker", "creditor": "LRT", "amount": 400.0}, *positions],
+        name="fire-sale")
+
+
+def test_loop_network_balance_sheets():
+    net = loop_network()
+    i = {k: net.index_of(k) for k in net.node_ids}
+    # lido's holding of ETH is a holding edge, not a claim: L holds only lido -> stETH.
+    assert net.liabilities.toarray()[i["lido"], i["stETH"]] == 100.0 and net.liabilities.sum() == 100.0
+    assert net.total_obligations()[i["pool"]] == 75.0
+    pos = net.positions.iloc[0]
+    assert (pos["collateral"], pos["debt"], pos["oracle"]) == (100.0, 80.0, "hardcoded")
+
+
+def test_fire_sale_network_is_solvent_before_the_shock():
+    net = fire_sale_network()
+    pos = net.positions
+    # Every loop is healthy at reference prices: H = C·LT/D = LT/LTV > 1.
+    assert ((pos["collateral"] * pos["liquidation_threshold"] / pos["debt"]) > 1).all()
+    # pool lent 90 + 80 + 70 + 60 = 300 and owes 290 to its suppliers.
+    assert pos["debt"].sum() == 300.0
