@@ -1,0 +1,193 @@
+"""The bundled graphs: reproducible from their sources, loadable, faithful to the sample, and (for the
+textbook networks) cleared exactly as derived by hand in graphs/README.md."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import pathlib
+
+import numpy as np
+import pytest
+
+from exposure.io import read_graph
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+GRAPHS = ROOT / "graphs"
+SAMPLE = GRAPHS / "sources" / "sample_graph.json"
+SMALL = ("chain", "ring", "star", "complete")
+ALL_GRAPHS = ("defi-v1",) + SMALL
+
+
+def _load_builder():
+    spec = importlib.util.spec_from_file_location("graphs_build", GRAPHS / "build.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def build():
+    return _load_builder()
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return json.loads(SAMPLE.read_text(encoding="utf-8"))
+
+
+def _doc(name):
+    return json.loads((GRAPHS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+# ----------------------------------------------------------------------------- reproducible
+def test_bundled_files_are_what_the_build_gives(build):
+    for name, text in build.outputs().items():
+        assert (GRAPHS / name).read_text(encoding="utf-8") == text, f"graphs/{name} is out of date: run graphs/build.py"
+
+
+def test_build_reads_only_its_sources():
+    text = (GRAPHS / "build.py").read_text(encoding="utf-8")
+    assert "../shared" not in text and "/work/" not in text
+    assert 'SOURCES = HERE / "sources"' in text
+
+
+# ----------------------------------------------------------------------------- loading
+@pytest.mark.parametrize("name", ALL_GRAPHS)
+def test_graph_loads_without_problems(name):
+    net = read_graph(GRAPHS / f"{name}.json")
+    assert [p for p in net.problems if p.severity == "error"] == []
+    assert [str(p) for p in net.problems] == []
+    assert net.meta["name"] == name
+    assert net.meta.get("description")
+
+
+@pytest.mark.parametrize("name", ALL_GRAPHS)
+def test_every_edge_has_as_of_and_source_where_sourced(name):
+    doc = _doc(name)
+    if name.startswith("defi"):
+        for k, e in enumerate(doc["edges"]):
+            assert isinstance(e.get("as_of"), str) and e["as_of"], f"edge {k} has no as_of"
+            assert isinstance(e.get("source"), str) and e["source"].startswith("https://"), f"edge {k} has no source"
+
+
+# ----------------------------------------------------------------------------- defi-v1
+def test_v1_keeps_every_sample_node_id_in_order(sample):
+    net = read_graph(GRAPHS / "defi-v1.json")
+    assert list(net.node_ids) == [n["id"] for n in sample["nodes"]]
+    doc = _doc("defi-v1")
+    for n, m in zip(sample["nodes"], doc["nodes"]):
+        assert m["label"] == n["name"]
+        assert {k: v for k, v in n.items() if k != "name"}.items() <= m.items()
+
+
+def test_v1_maps_every_sample_edge_to_one_claim(sample):
+    doc = _doc("defi-v1")
+    assert len(doc["edges"]) == len(sample["edges"]) == 73
+    for e, c in zip(sample["edges"], doc["edges"]):
+        # holder = creditor, token_or_issuer = debtor for all four kinds (the sample's edge_semantics for debt)
+        assert c["kind"] == "claim"
+        assert (c["debtor"], c["creditor"], c["amount"]) == (e["token_or_issuer"], e["holder"], e["amount_usd"])
+        assert c["relation"] == e["kind"]
+        for k in ("as_of", "source", "note", "derived"):
+            assert c.get(k) == e.get(k)
+
+
+def test_v1_balance_sheets_follow_the_direction_convention():
+    net = read_graph(GRAPHS / "defi-v1.json")
+    i = net.index_of
+    L = net.liabilities
+    # sample: "stETH backing lido 33e9" -> lido owes stETH; "lido backing ETH 33e9" -> lido holds ETH (external asset)
+    assert L[i("lido"), i("stETH")] == 33e9
+    assert net.external_assets[i("lido")] == 33e9
+    # sample debt row: holder elixir, token_or_issuer stream, 68e6 -> stream owes elixir
+    assert L[i("stream"), i("elixir")] == 68e6
+    # base assets owe nothing and are owed nothing inside L
+    for a in ("ETH", "USDC", "BTC", "TBILLS"):
+        assert L[[i(a)], :].sum() == 0 and L[:, [i(a)]].sum() == 0
+    # total of claims = total of the sample's amounts (no row dropped or summed)
+    total = float(net.liabilities.sum()) + float(net.external_assets.sum())
+    assert math.isclose(total, sum(float(e["amount_usd"]) for e in json.loads(SAMPLE.read_text())["edges"]))
+
+
+def test_v1_marks_the_two_sided_pairs(build):
+    doc = _doc("defi-v1")
+    marked = {(e["creditor"], e["debtor"]): e["same_funds_as"] for e in doc["edges"] if "same_funds_as" in e}
+    assert len(marked) == 2 * len(build.SAME_FUNDS) == 6
+    for a, b in build.SAME_FUNDS:
+        assert marked[a] == "->".join(b) and marked[b] == "->".join(a)
+
+
+# ----------------------------------------------------------------------------- textbook networks
+def _reference_clearing(net, shock):
+    """Dense fictitious-default algorithm (Eisenberg & Noe 2001, section 3), written independently of
+    exposure.clearing: returns (payments, default_round)."""
+    L = net.liabilities.toarray()
+    pbar = L.sum(axis=1) + net.external_liabilities
+    Pi = np.divide(L, pbar[:, None], out=np.zeros_like(L), where=pbar[:, None] > 0)
+    e = net.external_assets.copy()
+    for node, f in shock.items():
+        e[net.index_of(node)] *= 1.0 - f
+    n = len(e)
+    rounds = np.zeros(n, dtype=int)
+    p = pbar.copy()
+    k = 0
+    while True:
+        k += 1
+        D = rounds > 0
+        # defaulted nodes pay e + Πᵀp over the defaulted set, the others pay p̄
+        if D.any():
+            A = np.eye(D.sum()) - Pi[np.ix_(D, D)].T
+            b = e[D] + Pi[np.ix_(~D, D)].T @ pbar[~D]
+            p = pbar.copy()
+            p[D] = np.linalg.solve(A, b)
+        assets = e + Pi.T @ p
+        new = (~D) & (assets < pbar - 1e-12)
+        if not new.any():
+            return p, rounds
+        rounds[new] = k
+
+
+# Expected values are the hand derivations in graphs/README.md (and in each file's description).
+HAND = {
+    # chain, shock a=0.5: a pays 6, b has 3+6=9 and pays 9, c has 8+9=17 and pays 10; rounds 1, 2
+    "chain": ({"a": 0.5}, [6, 9, 10, 0], [1, 2, 0, 0], [0, 0, 7, 11], 0.0),
+    # ring, shock a=0.5: p_a = 6 + p_a/2 = 12, p_b = p_c = p_d = 6; rounds 1..4; outside creditors get 6 of 10
+    "ring": ({"a": 0.5}, [12, 6, 6, 6], [1, 2, 3, 4], [0, 0, 0, 0], 4.0),
+    # star, shock hub=0.5: hub pays 55 pro rata (0.55); s4 has 22 < 30 and pays 22; outside loss 8
+    "star": ({"hub": 0.5}, [55, 5, 5, 10, 22], [1, 0, 0, 0, 2], [0, 0.5, 6, 6.5, 0], 8.0),
+    # complete, shock a=1: a pays 3*10 = 30 of 32; others receive 9.375 from a, equity 4+29.375-32 = 1.375
+    "complete": ({"a": 1.0}, [30, 32, 32, 32], [1, 0, 0, 0], [0, 1.375, 1.375, 1.375], 0.125),
+}
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_textbook_equity_before_shock(name):
+    net = read_graph(GRAPHS / f"{name}.json")
+    # equity e + Lᵀ1 − p̄, from the numbers in each file's description
+    expected = {"chain": [2, 3, 8, 11], "ring": [2, 0, 0, 0], "star": [10, 5, 15, 20, 10],
+                "complete": [2, 2, 2, 2]}[name]
+    np.testing.assert_allclose(net.equity(), expected)
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_hand_derivation_matches_an_independent_reference(name):
+    shock, payments, rounds, equity_after, outside_loss = HAND[name]
+    net = read_graph(GRAPHS / f"{name}.json")
+    p, r = _reference_clearing(net, shock)
+    np.testing.assert_allclose(p, payments, rtol=0, atol=1e-12)
+    assert r.tolist() == rounds
+    e = net.external_assets.copy()
+    for node, f in shock.items():
+        e[net.index_of(node)] *= 1 - f
+    pbar = net.total_obligations()
+    Pi = net.relative_liabilities().toarray()
+    assets = e + Pi.T @ p
+    np.testing.assert_allclose(np.maximum(assets - pbar, 0), equity_after, atol=1e-12)
+    x = net.external_liabilities
+    ratio = np.divide(p, pbar, out=np.ones_like(p), where=pbar > 0)
+    np.testing.assert_allclose((x * (1 - ratio)).sum(), outside_loss, atol=1e-12)
+    # conservation: equity lost + outside creditors' loss = the shock
+    lost = net.equity().sum() - np.maximum(assets - pbar, 0).sum() + outside_loss
+    assert math.isclose(lost, (net.external_assets - e).sum(), abs_tol=1e-12)
