@@ -1,0 +1,337 @@
+"""Clearing kernels on raw vectors: the fictitious default algorithm and Picard iteration.
+
+Both kernels find the greatest fixed point of the clearing map (Rogers & Veraart 2013;
+Eisenberg & Noe 2001 when ``alpha = beta = 1``)::
+
+    Φ(p)_i = p̄_i                         if e_i + (Πᵀp)_i ≥ p̄_i   (solvent)
+    Φ(p)_i = α e_i + β (Πᵀp)_i            otherwise                 (in default)
+
+and work with the shortfall ``s = p̄ − p``, which is zero outside the default set ``D``:
+``Πᵀp = c − Πᵀs`` with ``c = Πᵀp̄`` computed once, so every later product reads only the
+rows of ``Π`` that belong to defaulting nodes (the early active-set restriction).
+
+A node is in default when ``e_i + (Πᵀp)_i < p̄_i (1 − tol)``: a node with zero equity is
+solvent and a node that owes nothing never defaults.
+
+Iterations are capped by ``max_iter`` sweeps (one sweep = one product with the rows of the
+default set); the returned record always carries ``converged``, ``iterations`` and the
+relative residual ``‖Φ(p) − p‖∞ / max(1, ‖p̄‖∞)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+__all__ = ["ClearingVectors", "clear_vectors", "METHODS", "DEFAULT_MAX_ITER"]
+
+METHODS = ("fictitious-default", "fixed-point")
+DEFAULT_MAX_ITER = 100_000
+
+#: Status codes of a clearing record (SciPy ``linprog`` style).
+STATUS = {0: "converged", 1: "iteration limit reached", 2: "numerical failure"}
+
+# Inner solves of the fictitious default algorithm switch from Picard sweeps to GMRES once
+# the sweeps contract slower than this (measured rate per sweep) after _PICARD_PROBE sweeps.
+_SLOW_RATE = 0.7
+_PICARD_PROBE = 8
+# Default sets up to this size are solved directly (sparse LU: exact, and faster than sweeps
+# at this size); larger ones iteratively, since the LU fills in (over 6 minutes measured for
+# a round at 100,000 nodes, against milliseconds for warm-started sweeps).
+_DIRECT_LIMIT = 200
+
+
+@dataclass(frozen=True, eq=False)
+class ClearingVectors:
+    """Raw result of :func:`clear_vectors`, every array in the order of ``pbar``.
+
+    Attributes
+    ----------
+    payments : ndarray
+        The clearing vector ``p`` (``0 ≤ p ≤ p̄``).
+    assets : ndarray
+        ``e + Πᵀp``: the value of what each node holds, before default costs.
+    defaulted : ndarray of bool
+        ``assets < p̄ (1 − tol)``.
+    default_round : ndarray of int
+        0 for solvent nodes; otherwise the round of the fictitious default algorithm
+        (method ``"fictitious-default"``) or the Picard sweep (``"fixed-point"``) in which the
+        node first falls short.
+    converged : bool
+    iterations : int
+        Sweeps done (products with the rows of the default set).
+    residual : float
+        ``‖Φ(p) − p‖∞ / max(1, ‖p̄‖∞)``.
+    method : str
+    status : int
+        0 converged, 1 iteration limit reached, 2 numerical failure.
+    message : str
+    n_rounds : int
+        Rounds of the fictitious default algorithm (sweeps that found new defaults for
+        ``"fixed-point"``).
+    """
+
+    payments: np.ndarray
+    assets: np.ndarray
+    defaulted: np.ndarray
+    default_round: np.ndarray
+    converged: bool
+    iterations: int
+    residual: float
+    method: str
+    status: int
+    message: str
+    n_rounds: int = 0
+
+
+def _check_inputs(Pi, pbar, e, alpha, beta, tol, max_iter, start, method):
+    method = str(method).replace("_", "-").lower()
+    if method not in METHODS:
+        raise ValueError(f"The 'method' parameter of clear_vectors must be one of {', '.join(METHODS)}. "
+                         f"Got {method!r} instead.")
+    Pi = sp.csr_array(Pi, dtype=np.float64)
+    n = Pi.shape[0]
+    if Pi.shape != (n, n):
+        raise ValueError(f"The 'Pi' parameter of clear_vectors must be square. Got shape {Pi.shape} instead.")
+    pbar = np.asarray(pbar, dtype=np.float64).reshape(-1)
+    e = np.asarray(e, dtype=np.float64).reshape(-1)
+    for name, v in (("pbar", pbar), ("e", e)):
+        if v.shape != (n,):
+            raise ValueError(f"The {name!r} parameter of clear_vectors must have shape ({n},). "
+                             f"Got {v.shape} instead.")
+        if not np.all(np.isfinite(v)) or (v < 0).any():
+            raise ValueError(f"The {name!r} parameter of clear_vectors must be finite and non-negative.")
+    for name, v in (("alpha", alpha), ("beta", beta)):
+        if not (0.0 <= float(v) <= 1.0):
+            raise ValueError(f"The {name!r} parameter of clear_vectors must be in [0, 1]. Got {v!r} instead.")
+    if not (float(tol) > 0 and np.isfinite(tol)):
+        raise ValueError(f"The 'tol' parameter of clear_vectors must be a positive number. Got {tol!r} instead.")
+    if max_iter is None:
+        max_iter = DEFAULT_MAX_ITER
+    if int(max_iter) < 0:
+        raise ValueError(f"The 'max_iter' parameter of clear_vectors must be >= 0. Got {max_iter!r} instead.")
+    if start is not None:
+        start = np.asarray(start, dtype=np.float64).reshape(-1)
+        if start.shape != (n,) or not np.all(np.isfinite(start)):
+            raise ValueError(f"The 'start' parameter of clear_vectors must be {n} finite numbers.")
+        start = np.clip(start, 0.0, pbar)
+    return Pi, pbar, e, float(alpha), float(beta), float(tol), int(max_iter), start, method
+
+
+def clear_vectors(Pi, pbar, e, *, alpha=1.0, beta=1.0, method="fictitious-default", tol=1e-9,
+                  max_iter=None, start=None) -> ClearingVectors:
+    """Greatest clearing vector of a network given as raw vectors.
+
+    Parameters
+    ----------
+    Pi : sparse array, n × n
+        Relative liabilities ``Π[i, j] = L[i, j] / p̄[i]`` (row sums ≤ 1).
+    pbar : array of n floats ≥ 0
+        Total obligations ``p̄ = L·1 + x``.
+    e : array of n floats ≥ 0
+        External assets.
+    alpha, beta : float in [0, 1]
+        Rogers–Veraart recovery on external assets and on claims of a defaulting node;
+        ``alpha = beta = 1`` is Eisenberg–Noe.
+    method : {"fictitious-default", "fixed-point"}
+        Fictitious default rounds, each solved by warm-started sweeps on the default set
+        (GMRES when the sweeps contract slowly); or Picard iteration of ``Φ`` from ``p̄``.
+    tol : float
+        Relative tolerance: of the default test, of the stopping rule (estimated error in
+        ``‖·‖∞`` below ``tol · max(1, ‖p̄‖∞)``) and of the residual.
+    max_iter : int, optional
+        Maximum number of sweeps (default 100,000).
+    start : array of n floats, optional
+        An upper bound ``p⁰ ≥ p*`` of the clearing vector (e.g. the clearing vector before
+        external assets fell), used as a warm start. Nodes that default even when every
+        payment is ``p⁰`` start in default; with ``start`` their ``default_round`` is 1.
+
+    Returns
+    -------
+    ClearingVectors
+
+    Examples
+    --------
+    A chain a → b → c: ``a`` owes 10 to ``b`` and holds 4; ``b`` owes 8 outside and holds 2.
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> Pi = sp.csr_array(np.array([[0, 1.0, 0], [0, 0, 0], [0, 0, 0]]))
+    >>> r = clear_vectors(Pi, np.array([10.0, 8.0, 0.0]), np.array([4.0, 2.0, 0.0]))
+    >>> r.payments.tolist(), r.default_round.tolist()
+    ([4.0, 6.0, 0.0], [1, 2, 0])
+    """
+    Pi, pbar, e, alpha, beta, tol, max_iter, start, method = _check_inputs(
+        Pi, pbar, e, alpha, beta, tol, max_iter, start, method)
+    solver = _fictitious_default if method == "fictitious-default" else _picard
+    return solver(Pi, pbar, e, alpha, beta, tol, max_iter, start)
+
+
+# --------------------------------------------------------------------------- helpers
+def _scale(pbar):
+    return max(1.0, float(pbar.max())) if pbar.size else 1.0
+
+
+def _phi(PiT, pbar, e, alpha, beta, tol, p):
+    """The clearing map with the tolerant default test; returns (Φ(p), assets, defaulted)."""
+    received = PiT @ p
+    assets = e + received
+    defaulted = assets < pbar * (1.0 - tol)
+    out = np.where(defaulted, alpha * e + beta * received, pbar)
+    return np.minimum(out, pbar), assets, defaulted
+
+
+def _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, iterations, n_rounds, method, hit_limit):
+    phi, assets, defaulted = _phi(PiT, pbar, e, alpha, beta, tol, p)
+    residual = float(np.max(np.abs(phi - p))) / _scale(pbar) if p.size else 0.0
+    rounds = np.where(defaulted, np.maximum(rounds, 1), 0).astype(np.int64)
+    converged = residual <= tol
+    if converged:
+        status, message = 0, (f"{method} converged in {iterations} iterations "
+                              f"({n_rounds} rounds, residual {residual:.3g} <= tol {tol:g})")
+    else:
+        status = 1 if hit_limit else 2
+        why = (f"did not converge within {iterations} iterations" if hit_limit
+               else f"stopped after {iterations} iterations on a numerical failure")
+        message = f"{method} {why} (residual {residual:.3g} > tol {tol:g})"
+    return ClearingVectors(payments=p, assets=assets, defaulted=defaulted, default_round=rounds,
+                           converged=bool(converged), iterations=int(iterations), residual=residual,
+                           method=method, status=status, message=message, n_rounds=int(n_rounds))
+
+
+# ------------------------------------------------------------------------ fixed point
+def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start):
+    """Picard iteration from ``p̄`` (or ``start``), reading only the rows of defaulting nodes."""
+    n = pbar.size
+    PiT = Pi.T.tocsr()
+    c = PiT @ pbar                                   # received when everybody pays in full
+    p = pbar.copy() if start is None else start.copy()
+    rounds = np.zeros(n, np.int64)
+    thresh = pbar * (1.0 - tol)
+    goal = tol * _scale(pbar)
+    prev_delta, it, n_rounds = np.inf, 0, 0
+    while it < max_iter:
+        s = pbar - p
+        D = np.flatnonzero(s > 0)
+        received = c - (Pi[D].T @ s[D]) if D.size else c
+        np.maximum(received, 0.0, out=received)      # round-off guard: Πᵀp ≥ 0
+        assets = e + received
+        dflt = assets < thresh
+        new = np.where(dflt, alpha * e + beta * received, pbar)
+        np.minimum(new, pbar, out=new)
+        it += 1
+        fresh = dflt & (rounds == 0)
+        if fresh.any():
+            rounds[fresh] = it
+            n_rounds += 1
+        delta = float(np.max(np.abs(new - p))) if n else 0.0
+        p = new
+        rate = min(delta / prev_delta, 0.999) if prev_delta > 0 and np.isfinite(prev_delta) else 0.0
+        prev_delta = delta
+        if delta == 0.0 or (not fresh.any() and delta * (1.0 + rate / (1.0 - rate)) <= goal):
+            break
+    return _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, it, n_rounds, "fixed-point",
+                   hit_limit=it >= max_iter)
+
+
+# ---------------------------------------------------------------- fictitious default
+def _solve_round(M, b, s0, beta, hi, goal, budget):
+    """Solve ``s = b + β Mᵀ s`` (clipped to [0, hi]) from ``s0``; returns (s, sweeps, ok).
+
+    Picard sweeps first (monotone from a lower bound, cheap); GMRES on ``(I − β Mᵀ) s = b``
+    when the sweeps contract slower than ``_SLOW_RATE``.
+    """
+    MT = M.T.tocsr()
+    if s0.size <= _DIRECT_LIMIT and budget > 0:
+        A = (sp.identity(s0.size, format="csc") - beta * MT.tocsc()).tocsc()
+        try:
+            x = spla.splu(A).solve(b)
+        except RuntimeError:                      # singular: a closed group without outflow
+            x = None
+        if x is not None and np.all(np.isfinite(x)):
+            return np.clip(x, 0.0, hi), 1, True
+    s = s0
+    prev, sweeps = np.inf, 0
+    while sweeps < budget:
+        new = b + beta * (MT @ s)
+        np.clip(new, 0.0, hi, out=new)
+        sweeps += 1
+        delta = float(np.max(np.abs(new - s))) if s.size else 0.0
+        s = new
+        rate = delta / prev if prev > 0 and np.isfinite(prev) else 0.0
+        prev = delta
+        if delta == 0.0 or (rate < 1.0 and delta * rate / (1.0 - rate) <= goal and delta <= goal):
+            return s, sweeps, True
+        if sweeps >= _PICARD_PROBE and rate > _SLOW_RATE:
+            break
+    if sweeps >= budget:
+        return s, sweeps, False
+    A = sp.identity(s.size, format="csr") - beta * MT
+    bnorm = max(float(np.linalg.norm(b)), 1e-300)
+    count = [0]
+
+    def _count(_):
+        count[0] += 1
+
+    restart = 60
+    x, info = spla.gmres(A, b, x0=s, rtol=min(1e-3, goal / bnorm * 1e-2), atol=0.0, restart=restart,
+                         maxiter=max(1, (budget - sweeps) // restart + 1), callback=_count,
+                         callback_type="pr_norm")
+    sweeps += count[0]
+    x = np.clip(x, 0.0, hi)
+    # polish with sweeps so that the reported residual is that of the clearing map
+    for _ in range(4):
+        new = np.clip(b + beta * (MT @ x), 0.0, hi)
+        sweeps += 1
+        delta = float(np.max(np.abs(new - x))) if x.size else 0.0
+        x = new
+        if delta <= goal:
+            return x, sweeps, True
+    return x, sweeps, info == 0
+
+
+def _fictitious_default(Pi, pbar, e, alpha, beta, tol, max_iter, start):
+    """Fictitious default rounds; each round's restricted system solved iteratively, warm-started."""
+    n = pbar.size
+    PiT = Pi.T.tocsr()
+    c = PiT @ pbar
+    thresh = pbar * (1.0 - tol)
+    goal = tol * _scale(pbar) * 0.5
+    rounds = np.zeros(n, np.int64)
+    s = np.zeros(n)                                   # shortfall p̄ − p
+    received = c.copy()
+    if start is not None:
+        received = PiT @ start
+        s = pbar - start
+    in_d = np.zeros(n, bool)
+    it, k, ok = 0, 0, True
+    while True:
+        new = ~in_d & (e + received < thresh)
+        if not new.any():
+            break
+        k += 1
+        rounds[new] = k
+        in_d |= new
+        D = np.flatnonzero(in_d)
+        rows = Pi[D]
+        M = rows[:, D]
+        # s_D = p̄_D − α e_D − β c_D + β Mᵀ s_D
+        b = pbar[D] - alpha * e[D] - beta * c[D]
+        # warm start: the previous round's shortfall (zero for the new defaults) is a lower
+        # bound of this round's, so the sweeps increase monotonically towards it
+        s0 = np.clip(s[D], 0.0, pbar[D])
+        sD, used, ok = _solve_round(M, b, s0, beta, pbar[D], goal, max(0, max_iter - it))
+        it += used
+        s = np.zeros(n)
+        s[D] = sD
+        received = c - rows.T @ sD
+        np.maximum(received, 0.0, out=received)
+        if not ok or it >= max_iter:
+            break
+        if k >= n:
+            break
+    p = pbar - s
+    return _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, it, k, "fictitious-default",
+                   hit_limit=it >= max_iter)
