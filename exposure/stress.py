@@ -510,7 +510,8 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
             Scenario("reverse", shocks=(ScenarioShock(shock_type, v, spec.field, spec.sign * max_shock),)).check(
                 network)
             if v not in eligible:
-                raise InvalidShockError(f"Node {v!r} cannot take a {shock_type} shock: it owns nothing to lose.")
+                raise InvalidShockError(f"Node {v!r} owns nothing (no external assets, no holdings), so an "
+                                       f"{shock_type} shock cannot touch it.")
     response = _Response(network, shock_type, target.metric,
                          {"alpha": alpha, "beta": beta, "tol": tol, "max_iter": max_iter})
     value_at_zero = response(None, 0.0)
