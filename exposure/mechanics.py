@@ -289,10 +289,7 @@ class _State:
 
 
 def _clear(model: MechanicsModel, e, *, alpha, beta, tol, start):
-    try:
-        from .clearing import clear_vectors
-    except ImportError:  # the public clearing module re-exports the kernels of _clearing_solvers
-        from ._clearing_solvers import clear_vectors
+    from .clearing import clear_vectors
     return clear_vectors(model.Pi, model.pbar, e, alpha=alpha, beta=beta, tol=tol, start=start)
 
 
@@ -423,6 +420,8 @@ class SystemResult:
     message : str
     alpha, beta : float
     method : str
+    clearing : exposure.clearing.ClearingResult
+        The clearing of the last round (of the shocked state).
     """
 
     network: Any = field(repr=False)
@@ -453,6 +452,7 @@ class SystemResult:
     liquidated_round: np.ndarray = field(repr=False)
     bad_debt_round: np.ndarray = field(repr=False)
     round_records: tuple = field(repr=False)
+    clearing: Any = field(default=None, repr=False)
     total_loss: float = 0.0
     total_bad_debt: float = 0.0
     total_liquidated: float = 0.0
@@ -661,6 +661,7 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
         raise ValueError(f"The 'tol' parameter of solve_system must be a positive number. Got {tol!r} instead.")
     if int(max_iter) < 1:
         raise ValueError(f"The 'max_iter' parameter of solve_system must be >= 1. Got {max_iter!r} instead.")
+    from .clearing import result_from_vectors
     shock = MarketShock.coerce(shock)
     vec = shock.vectors(network)
     base = MarketShock().vectors(network)
@@ -704,6 +705,7 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
         position_bad_debt=after.bad, health_before=h_b, health_after=h_a,
         liquidated_round=after.liquidated_round, bad_debt_round=after.bad_debt_round,
         round_records=tuple(after.rounds),
+        clearing=result_from_vectors(network, after.inner, after.e, alpha=kw["alpha"], beta=kw["beta"]),
         total_loss=float(np.sum((eq_b - eq_a)[non_token]) + (ecl_a - ecl_b)),
         total_bad_debt=float(after.bad.sum()), total_liquidated=float(after.Q.sum()),
         external_creditor_loss=ecl_a, total_shortfall=float(np.sum(model.pbar - after.payments)),
