@@ -14,9 +14,12 @@ import os
 import sys
 from typing import Any, Callable, Iterable
 
+import numpy as np
+import pandas as pd
+
 from .exceptions import GraphFormatError, Problem
 
-__all__ = ["source_name", "read_bytes", "decode_text", "format_error", "locate"]
+__all__ = ["source_name", "read_bytes", "decode_text", "format_error", "locate", "object_frame", "infer_version"]
 
 
 def source_name(source: Any) -> str:
@@ -92,3 +95,26 @@ def locate(problems: Iterable[Problem], name: str,
         loc = p.location or where(p)
         out.append(p.at(file=p.file or name, location=loc))
     return out
+
+
+def object_frame(rows: list[dict]) -> pd.DataFrame:
+    """Object columns from records; an absent key is None (missing), never NaN."""
+    keys: dict[str, None] = {}
+    for r in rows:
+        keys.update(dict.fromkeys(r))
+    data = {}
+    for k in keys:
+        col = np.empty(len(rows), dtype=object)
+        col[:] = [r.get(k) for r in rows]
+        data[k] = col
+    return pd.DataFrame(data, index=pd.RangeIndex(len(rows)), dtype=object)
+
+
+def infer_version(node_columns, edge_kinds) -> int:
+    """Format version of an input that does not declare one (CSV, GEXF, networkx):
+    2 when it uses an edge kind or a node field of version 2, else 1."""
+    from .network import EDGE_KINDS, NODE_FIELDS
+
+    v2_kinds = {k for k, s in EDGE_KINDS.items() if s.version > 1}
+    v2_fields = {f for f, spec in NODE_FIELDS.items() if spec[-1] > 1} | {"issuer"}
+    return 2 if (v2_kinds & set(edge_kinds)) or (v2_fields & set(node_columns)) else 1

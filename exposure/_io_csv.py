@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io_common import decode_text, format_error, locate
+from ._io_common import decode_text, format_error, infer_version, locate
 from ._validation import sort_problems
 from .exceptions import GraphFormatError, InvalidNetworkError, Problem
-from .network import EDGE_KINDS, NODE_FIELDS
+from .network import EDGE_KINDS
 
 __all__ = ["read_csv_graph", "csv_paths", "read_csv_table", "line_numbers"]
 
@@ -149,6 +149,8 @@ def _empty_to_missing(frame: pd.DataFrame, keep: set) -> pd.DataFrame:
         if c not in keep and frame[c].dtype != np.float64 and frame[c].dtype.kind not in "iub":
             col = frame[c]
             if isinstance(col.dtype, pd.CategoricalDtype):
+                if "" in col.cat.categories:
+                    frame[c] = col.cat.remove_categories([""])
                 continue
             empty = col.astype(str) == ""
             if empty.any():
@@ -175,13 +177,10 @@ def read_csv_graph(source, *, strict: bool = True):
             raise format_error(f"The header has no column {' and no column '.join(map(repr, missing))}; "
                                "expected columns kind, debtor, creditor, amount (kind optional). "
                                f"Found: {', '.join(map(str, edges.columns))}.", edges_path, "line 1")
-    v2_kinds = [k for k, s in EDGE_KINDS.items() if s.version > 1]
-    v2_fields = [f for f, spec in NODE_FIELDS.items() if spec[-1] > 1] + ["issuer"]
-    version = 2 if (("kind" in edges.columns and edges["kind"].isin(v2_kinds).any())
-                    or any(f in nodes.columns for f in v2_fields)) else 1
+    version = infer_version(nodes.columns, edges["kind"].unique() if "kind" in edges.columns else ())
     nodes = _empty_to_missing(nodes, set())
     edge_fields = {f for s in EDGE_KINDS.values() for f in s.fields}
-    edges = _empty_to_missing(edges, edge_fields)
+    edges = _empty_to_missing(edges, edge_fields - set(_REF_COLUMNS))
     node_table, tables, found = build_tables(nodes, edges, version=version, text_input=True)
     problems += found
     need = {"nodes": [p.row for p in found if p.table == "nodes" and p.row is not None],

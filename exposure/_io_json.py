@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._io_common import decode_text, format_error, locate
+from ._io_common import decode_text, format_error, locate, object_frame
 from ._validation import _describe, sort_problems
 from .exceptions import Problem
 
@@ -105,19 +105,6 @@ class JsonLocator:
         return int(np.searchsorted(self._newlines, self.offset(parts))) + 1
 
 
-def _columns(records: list[dict], positions: list[int]) -> pd.DataFrame:
-    """Object columns from records; an absent key is None (missing), never NaN."""
-    keys: dict[str, None] = {}
-    for r in records:
-        keys.update(dict.fromkeys(r))
-    data = {}
-    for k in keys:
-        col = np.empty(len(records), dtype=object)
-        col[:] = [r.get(k) for r in records]
-        data[k] = col
-    return pd.DataFrame(data, index=pd.RangeIndex(len(records)), dtype=object)
-
-
 def document_to_frames(doc: dict, problems: list[Problem]):
     """Split a parsed document into (meta, nodes frame, node positions, edges frame, edge positions).
 
@@ -163,7 +150,7 @@ def document_to_frames(doc: dict, problems: list[Problem]):
                 pos.append(i)
             else:
                 err(f"Each entry of {key!r} must be an object. Got {_describe(r)} instead.", key, i)
-        frames.append((_columns(recs, pos), np.asarray(pos, dtype=np.int64)))
+        frames.append((object_frame(recs), np.asarray(pos, dtype=np.int64)))
     (nodes, npos), (edges, epos) = frames
     return meta, nodes, npos, edges, epos
 

@@ -249,7 +249,7 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
         codes[~isstr] = -1
         for i in np.flatnonzero(codes < 0):
             v = vals[i]
-            if _is_missing(v):
+            if _is_missing(v) or isinstance(v, float) and math.isnan(v):
                 msg = f"Field {r!r} of {kind} edge number {rows[i]} is required but missing."
             elif not isinstance(v, str):
                 msg = f"Field {r!r} of {kind} {names(i)!r} must be a node id (a string). Got {_describe(v)} instead."

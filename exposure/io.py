@@ -28,13 +28,20 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ._io_common import format_error, read_bytes, source_name
+from ._io_common import format_error, locate, read_bytes, source_name
+from ._io_convert import graph_frames, to_frames, to_networkx, write_csv, write_json
 from ._io_csv import read_csv_graph
 from ._io_json import parse_json_graph
+from ._io_xml import parse_xml_graph, write_xml
+from ._validation import build_tables, sort_problems
 from .exceptions import GraphFormatError, InvalidNetworkError, Problem
 from .network import ExposureNetwork
 
-__all__ = ["read_graph", "check_graph", "FORMATS"]
+__all__ = ["read_graph", "check_graph", "write_graph", "to_frames", "from_frames", "to_networkx",
+           "from_networkx", "FORMATS"]
+
+#: Build a network from a node table and an edge table (see :meth:`ExposureNetwork.from_frames`).
+from_frames = ExposureNetwork.from_frames
 
 #: Input formats understood by :func:`read_graph`.
 FORMATS = ("json", "csv", "graphml", "gexf", "table")
@@ -70,6 +77,10 @@ def _read(source, format, strict):
         return parse_json_graph(data, name, strict=strict)[:2]
     if fmt == "csv":
         return read_csv_graph(source, strict=strict)
+    if fmt in ("graphml", "gexf"):
+        data, name = read_bytes(source)
+        G = parse_xml_graph(data, name, fmt)
+        return _from_graph(G, name=name, strict=strict, text_input=True, xml=fmt)
     raise format_error(f"Reading format {fmt!r} is not available.", source_name(source))
 
 
@@ -136,3 +147,127 @@ def check_graph(source, format: str | None = None) -> tuple[ExposureNetwork | No
     except InvalidNetworkError as err:  # pragma: no cover - strict=False does not raise these
         return None, list(err.problems)
     return net, list(problems)
+
+
+#: Graph and edge attributes networkx adds when it reads GraphML / GEXF (not part of the graph).
+_XML_GRAPH_KEYS = ("node_default", "edge_default", "mode")
+_XML_EDGE_KEYS = ("id", "networkx_key")
+
+
+def _from_graph(G, *, name=None, strict=True, text_input=False, xml=None, amount="amount", kind="kind"):
+    nodes, edges, meta, node_el, edge_el = graph_frames(G, amount=amount, kind=kind)
+    if xml:
+        for k in _XML_GRAPH_KEYS:
+            meta.pop(k, None)
+        edges = edges.drop(columns=[c for c in _XML_EDGE_KEYS if c in edges.columns])
+    version = meta.get("version", 1)
+    node_table, tables, problems = build_tables(nodes, edges, version=version if version in (1, 2) else 1,
+                                                text_input=text_input)
+    if version not in (1, 2):
+        problems.append(Problem("error", f"Graph attribute 'version' must be 1 or 2. Got {version!r} instead.",
+                                field="version"))
+
+    def where(p: Problem):
+        if p.row is None:
+            return None
+        if p.table == "nodes":
+            return node_el[p.row] + (f", attribute {p.field!r}" if p.field and p.field != "id" else "")
+        if p.table == "edges":
+            return edge_el[p.row] + (f", attribute {p.field!r}" if p.field else "")
+        return None
+
+    problems = locate(sort_problems(problems), name, where)
+    if strict and any(p.severity == "error" for p in problems):
+        raise InvalidNetworkError(problems)
+    return ExposureNetwork._assemble(node_table, tables, meta, tuple(problems)), problems
+
+
+def from_networkx(G, *, amount: str = "amount", kind: str = "kind", strict: bool = True) -> ExposureNetwork:
+    """Build a network from a networkx directed graph.
+
+    Edges point from the side that owes to the side that is owed: a ``claim``
+    edge ``u → v`` means ``u`` owes ``v`` ``amount``; a ``holding`` edge
+    ``token → holder``; a ``collateral`` edge ``borrower → lender`` with the
+    other fields as attributes. Node attributes are node fields; graph
+    attributes ``name``, ``as_of``, ``currency`` and ``version`` (2 when a
+    version-2 edge kind is present and ``version`` is not given) are the metadata.
+    Node ids that are not strings are converted with ``str``.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph or networkx.MultiDiGraph
+    amount, kind : str
+        Names of the edge attributes holding the amount and the edge kind.
+    strict : bool
+        Raise :class:`InvalidNetworkError` on any error (default), or keep the valid
+        records and list the problems in ``network.problems``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_node("a", external_assets=10.0)
+    >>> G.add_edge("a", "b", amount=4.0)
+    >>> from_networkx(G).liabilities.toarray().tolist()
+    [[0.0, 4.0], [0.0, 0.0]]
+    """
+    if not G.is_directed():
+        raise ValueError("G must be a directed graph (edges point from debtor to creditor).")
+    return _from_graph(G, strict=strict, amount=amount, kind=kind)[0]
+
+
+def _dest_format(dest, format):
+    if format:
+        return format.lower()
+    if hasattr(dest, "write"):
+        return "json"
+    s = os.fspath(dest)
+    ext = os.path.splitext(s)[1].lower()
+    if ext in (".json", ".graphml", ".gexf"):
+        return ext[1:]
+    if ext == "" or os.path.isdir(s):
+        return "csv"
+    raise ValueError(f"Cannot tell the format from {s!r}; expected a .json, .graphml or .gexf file or a "
+                     "directory (csv), or give the format explicitly.")
+
+
+def write_graph(network: ExposureNetwork, dest, format: str | None = None) -> None:
+    """Write ``network`` to ``dest``, atomically (a temporary file renamed into place).
+
+    Parameters
+    ----------
+    network : ExposureNetwork
+    dest : str, path-like or text file
+        A ``.json``, ``.graphml`` or ``.gexf`` file, or a directory for the CSV form
+        (``nodes.csv`` and ``edges.csv``, each written atomically).
+    format : {"json", "csv", "graphml", "gexf"}, optional
+        Guessed from ``dest`` when omitted.
+
+    Notes
+    -----
+    Reading the written file gives the same network: ids, node fields, edges in
+    order, amounts (floats are written with shortest round-trip precision) and
+    metadata. In CSV, list or object metadata are written as JSON text; GEXF keeps
+    only the graph's name of the top-level metadata.
+    """
+    from ._io_convert import atomic_write
+
+    fmt = _dest_format(dest, format)
+    if fmt == "json":
+        write_json(network, dest)
+    elif fmt == "csv":
+        write_csv(network, dest)
+    elif fmt in ("graphml", "gexf"):
+        G = to_networkx(network)
+
+        def write(fh):
+            import io as _io
+            buf = _io.BytesIO()
+            write_xml(G, buf, fmt)
+            fh.write(buf.getvalue().decode("utf-8"))
+        if hasattr(dest, "write"):
+            write(dest)
+        else:
+            atomic_write(dest, write)
+    else:
+        raise ValueError(f"format must be one of json, csv, graphml, gexf. Got {format!r} instead.")
