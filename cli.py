@@ -271,5 +271,113 @@ def clear_command(graph, input_format, shocks, shock_file, alpha, beta, method, 
          tables=[("Summary", summary_table), ("Nodes", frame)])
 
 
+# ---------------------------------------------------------------------------- stress
+REVERSE_TYPES = ("price", "depeg", "asset_loss", "forged_supply")
+
+
+@cli.command("stress")
+@graph_argument
+@click.argument("scenario_file", required=False, type=click.Path(allow_dash=True, dir_okay=False))
+@click.option("--scenario", "names", multiple=True, metavar="NAME",
+              help="Run only this scenario (repeatable) [default: every scenario of the file].")
+@click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help="Share of external assets a defaulting node realises (Rogers-Veraart).")
+@click.option("--beta", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help="Share of claims on others a defaulting node realises (Rogers-Veraart).")
+@click.option("--detail", type=click.Choice(["summary", "nodes", "tokens"]), default="summary", show_default=True,
+              help="Table for csv and table output; json holds every table.")
+@click.option("--tol", type=click.FloatRange(0.0, None, min_open=True), default=1e-9, show_default=True,
+              help="Largest change of a price, payment or liquidation in the last round of the joint loop.")
+@click.option("--max-iter", type=click.IntRange(1), default=1000, show_default=True,
+              help="Maximum number of rounds of the joint loop.")
+@click.option("--strict", is_flag=True, help="Exit with code 3 instead of warning when a solve does not converge.")
+@click.option("--reverse", is_flag=True, help="Reverse stress: the smallest shock that breaches --target.")
+@click.option("--shock-type", type=click.Choice(REVERSE_TYPES), default=None,
+              help="With --reverse: the kind of shock searched (price and depeg: size = fall of the price).")
+@click.option("--node", "nodes", multiple=True, metavar="ID|all",
+              help="With --reverse: node to shock (repeatable), or all eligible nodes [default: all].")
+@click.option("--target", metavar="METRIC>VALUE", default=None,
+              help="With --reverse: bad_debt, total_loss, n_defaults or external_creditor_loss, > or >=, a number.")
+@click.option("--precision", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=1e-4,
+              show_default=True, help="With --reverse: bracket width at which bisection stops, "
+              "as a fraction of the shock range.")
+@click.option("--max-shock", type=click.FloatRange(0.0, None, min_open=True), default=None,
+              help="With --reverse: largest shock searched [default: 1; 10 for forged_supply].")
+@click.option("--scan", type=click.IntRange(0), default=0, show_default=True,
+              help="With --reverse: evaluate N evenly spaced shocks first, bisect in the first cell that breaches.")
+@click.option("--jobs", type=click.IntRange(0), default=0, show_default=True,
+              help="With --reverse: worker processes for several nodes (0 = one per core).")
+@output_options
+def stress_command(graph, input_format, scenario_file, names, alpha, beta, detail, tol, max_iter, strict, reverse,
+                   shock_type, nodes, target, precision, max_shock, scan, jobs, fmt, output):
+    """Stress named scenarios through the cross-collateral mechanics, or search the smallest breaking shock.
+
+    Each scenario of SCENARIO_FILE (format exposure-scenario: asset_loss, price, depeg,
+    forged_supply, liquidity shocks) is solved to the joint fixed point of clearing,
+    token prices, liquidations and fire sales. Summary columns: scenario, total_loss,
+    bad_debt, liquidated, n_defaults, external_creditor_loss, rounds, converged.
+    --detail nodes: scenario, node, kind, equity_before, equity_after, loss, bad_debt,
+    liquidated, defaulted, default_round. --detail tokens: scenario, token, price_before,
+    price_after, redemption_value, liquidated.
+
+    With --reverse (no SCENARIO_FILE), bisection finds for each node the smallest
+    shock of --shock-type that breaches --target, to --precision of the shock range,
+    and ranks the nodes, most fragile first; a node that does not breach even at the
+    largest shock has an empty breaking_shock and comes last. Columns: node,
+    shock_type, breaking_shock, target, value_at_breaking_shock.
+
+    \b
+    Example:
+        exposure stress graphs/defi.json graphs/scenarios.json
+        exposure stress graphs/defi.json graphs/scenarios.json --scenario kelp-forged-supply --detail nodes
+        exposure stress graphs/defi.json --reverse --shock-type depeg --node all --target "bad_debt>1e8"
+    """
+    from exposure.exceptions import ConvergenceError as _ConvergenceError
+    from exposure.scenarios import read_scenarios, select_scenarios
+    from exposure.stress import reverse_stress, run_scenarios
+
+    reverse_only = {"--shock-type": shock_type, "--node": nodes, "--target": target,
+                    "--max-shock": max_shock, "--scan": scan, "--jobs": jobs,
+                    "--precision": precision if precision != 1e-4 else None}
+    if not reverse:
+        given = [k for k, v in reverse_only.items() if v]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} only apply with --reverse.")
+        if scenario_file is None:
+            raise click.UsageError("Missing argument 'SCENARIO_FILE' (or use --reverse).")
+    else:
+        if scenario_file is not None or names:
+            raise click.UsageError("--reverse searches shocks of one type; it takes no SCENARIO_FILE or --scenario.")
+        if detail != "summary":
+            raise click.UsageError("--detail applies to scenario runs, not to --reverse.")
+        missing = [k for k, v in (("--shock-type", shock_type), ("--target", target)) if not v]
+        if missing:
+            raise click.UsageError(f"--reverse needs {' and '.join(missing)}.")
+    fmt = resolve_format(fmt, output)
+    if graph == "-" and scenario_file == "-":
+        raise click.UsageError("GRAPH and SCENARIO_FILE cannot both be read from standard input.")
+    if reverse:
+        net = load_graph(graph, input_format)
+        node = "all" if not nodes or "all" in nodes else list(nodes)
+        n_jobs = jobs or min(2, os.cpu_count() or 1)
+        result = reverse_stress(net, shock_type, node, target, precision=precision, max_shock=max_shock,
+                                scan=scan, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter, n_jobs=n_jobs)
+        if strict and not result.converged:
+            raise _ConvergenceError("reverse stress: some solves of the system did not converge "
+                                    "(see the converged column).", result)
+        click.echo(f"{result.target.metric} without any shock: {result.value_at_zero:.6g}; precision "
+                   f"{result.precision:g} x {result.max_shock:g}", err=True)
+        frame = result.to_frame()
+        emit(fmt, output, frame=frame, obj=result.to_dict(),
+             tables=[(f"Smallest {shock_type} shock breaching {result.target}", result.table)])
+        return
+    scenarios = select_scenarios(read_scenarios(scenario_file), names)
+    net = load_graph(graph, input_format)
+    result = run_scenarios(net, scenarios, alpha, beta, tol=tol, max_iter=max_iter, strict=strict)
+    frame = result.to_frame(detail)
+    emit(fmt, output, frame=frame, obj=result.to_dict(),
+         tables=[({"summary": "Scenarios", "nodes": "Nodes", "tokens": "Tokens"}[detail], frame)])
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -9,8 +9,13 @@ import pandas as pd
 from exposure import ExposureNetwork
 
 
-def v2_network(nodes: list[dict], edges: list[dict], name: str = "case") -> ExposureNetwork:
-    """A version-2 network from node and edge records (absent fields are left out, not NaN)."""
+def v2_network(nodes: list[dict], edges: list[dict], name: str = "case", as_document: bool = False):
+    """A version-2 network from node and edge records (absent fields are left out, not NaN).
+
+    With ``as_document``, the JSON graph document (format ``exposure-graph``) instead.
+    """
+    if as_document:
+        return {"format": "exposure-graph", "version": 2, "name": name, "nodes": nodes, "edges": edges}
     node_frame = pd.DataFrame(nodes)
     edge_frame = pd.DataFrame(edges)
     for frame in (node_frame, edge_frame):
@@ -53,7 +58,7 @@ def test_roles_network_balance_sheets():
 
 
 def loop_network(oracle: str = "hardcoded", *, lt: float = 0.9, bonus: float = 0.0, close: float = 1.0,
-                 pool_liabilities: float = 75.0) -> ExposureNetwork:
+                 pool_liabilities: float = 75.0, as_document: bool = False):
     """A staking token used as collateral at a lending pool funded by outside suppliers.
 
     lido holds 100 of ETH and owes its token stETH 100 (the whole supply).
@@ -81,10 +86,10 @@ def loop_network(oracle: str = "hardcoded", *, lt: float = 0.9, bonus: float = 0
          {"kind": "collateral", "lender": "pool", "borrower": "looper", "collateral_token": "stETH",
           "collateral": 100.0, "debt_token": "USDC", "debt": 80.0, "liquidation_threshold": lt,
           "liquidation_bonus": bonus, "close_factor": close, "oracle": oracle}],
-        name=f"loop-{oracle}")
+        name=f"loop-{oracle}", as_document=as_document)
 
 
-def two_token_network() -> ExposureNetwork:
+def two_token_network(as_document: bool = False):
     """Three tokens with different cushions, for ranking by breaking shock.
 
     * tokA (market oracle, LT 0.9, bonus 5%, close factor 1): lent 80 against
@@ -113,10 +118,10 @@ def two_token_network() -> ExposureNetwork:
          {"kind": "collateral", "lender": "lender", "borrower": "bob", "collateral_token": "tokB",
           "collateral": 100.0, "debt_token": "USDC", "debt": 50.0, "liquidation_threshold": 0.9,
           "liquidation_bonus": 0.05, "close_factor": 1.0, "oracle": "hardcoded"}],
-        name="three-tokens")
+        name="three-tokens", as_document=as_document)
 
 
-def fire_sale_network() -> ExposureNetwork:
+def fire_sale_network(as_document: bool = False):
     """Market-oracle loops on a shallow token: liquidations push the price down in rounds.
 
     Used where the response has no closed form (bisection against a brute-force grid).
@@ -134,7 +139,7 @@ def fire_sale_network() -> ExposureNetwork:
          {"id": "pool", "kind": "venue", "external_liabilities": 290.0},
          *[{"id": f"b{k}", "kind": "protocol"} for k in range(4)]],
         [{"kind": "claim", "debtor": "restaker", "creditor": "LRT", "amount": 400.0}, *positions],
-        name="fire-sale")
+        name="fire-sale", as_document=as_document)
 
 
 def test_loop_network_balance_sheets():
