@@ -32,13 +32,14 @@ from ._io_common import format_error, locate, read_bytes, source_name
 from ._io_convert import graph_frames, to_frames, to_networkx, write_csv, write_json
 from ._io_csv import read_csv_graph
 from ._io_json import parse_json_graph
+from ._io_table import read_exposure_table
 from ._io_xml import parse_xml_graph, write_xml
 from ._validation import build_tables, sort_problems
 from .exceptions import GraphFormatError, InvalidNetworkError, Problem
 from .network import ExposureNetwork
 
 __all__ = ["read_graph", "check_graph", "write_graph", "to_frames", "from_frames", "to_networkx",
-           "from_networkx", "FORMATS"]
+           "from_networkx", "read_exposure_table", "FORMATS"]
 
 #: Build a network from a node table and an edge table (see :meth:`ExposureNetwork.from_frames`).
 from_frames = ExposureNetwork.from_frames
@@ -68,7 +69,7 @@ def guess_format(source: Any) -> str:
     return "json"
 
 
-def _read(source, format, strict):
+def _read(source, format, strict, **table_options):
     fmt = (format or guess_format(source)).lower()
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}. Got {format!r} instead.")
@@ -81,10 +82,11 @@ def _read(source, format, strict):
         data, name = read_bytes(source)
         G = parse_xml_graph(data, name, fmt)
         return _from_graph(G, name=name, strict=strict, text_input=True, xml=fmt)
-    raise format_error(f"Reading format {fmt!r} is not available.", source_name(source))
+    return read_exposure_table(source, strict=strict, **table_options)
 
 
-def read_graph(source, format: str | None = None, *, strict: bool = True) -> ExposureNetwork:
+def read_graph(source, format: str | None = None, *, strict: bool = True, version: int = 2,
+               nodes=None) -> ExposureNetwork:
     """Read an exposure graph.
 
     Parameters
@@ -99,6 +101,11 @@ def read_graph(source, format: str | None = None, *, strict: bool = True) -> Exp
         If True, raise on the first input holding any error (listing every error
         found in it). If False, return the network built from the valid records,
         with every problem in ``network.problems``.
+    version : {1, 2}, default 2
+        Long exposure table only: the mapping of its rows (2: holdings and issuers,
+        1: claims only; see :func:`exposure.io.read_exposure_table`).
+    nodes : DataFrame or path, optional
+        Long exposure table only: the node table (ids and kinds).
 
     Returns
     -------
@@ -130,10 +137,11 @@ def read_graph(source, format: str | None = None, *, strict: bool = True) -> Exp
     ...
     exposure.exceptions.InvalidNetworkError: <stream>: $.edges[0].amount (line 3): error: Field 'amount' of claim edge 'a->b' must be a finite non-negative number. Got -4.0 instead.
     """
-    return _read(source, format, strict)[0]
+    return _read(source, format, strict, version=version, nodes=nodes)[0]
 
 
-def check_graph(source, format: str | None = None) -> tuple[ExposureNetwork | None, list[Problem]]:
+def check_graph(source, format: str | None = None, **table_options
+                ) -> tuple[ExposureNetwork | None, list[Problem]]:
     """Every problem of an input, without raising on bad content.
 
     Returns ``(network, problems)``: the network built from the valid records
@@ -141,7 +149,7 @@ def check_graph(source, format: str | None = None) -> tuple[ExposureNetwork | No
     warnings in file order. ``OSError`` (missing file) is still raised.
     """
     try:
-        net, problems = _read(source, format, False)
+        net, problems = _read(source, format, False, **table_options)
     except GraphFormatError as err:
         return None, list(err.problems)
     except InvalidNetworkError as err:  # pragma: no cover - strict=False does not raise these
