@@ -217,21 +217,27 @@ def price_impact(Q: np.ndarray, depth: np.ndarray, slippage: np.ndarray, exponen
     return out
 
 
-def redemption_values(model: MechanicsModel, payments: np.ndarray, forged: np.ndarray) -> np.ndarray:
+def redemption_values(model: MechanicsModel, payments: np.ndarray, forged: np.ndarray,
+                      fundamental: np.ndarray | float = 1.0) -> np.ndarray:
     """``r_t = R_k / (1 + forged_t)`` with ``R_k = p_k / p̄_k`` the recovery rate of ``t``'s issuer ``k``.
 
-    ``R_k = 1`` when ``p̄_k = 0``; a node without issuer has ``r = 1 / (1 + forged)``.
+    ``R_k = 1`` when ``p̄_k = 0``; a node without issuer has ``r = fundamental / (1 + forged)``,
+    its fundamental price ratio (``1 + price_change`` for a base asset).
     """
     pbar = model.pbar
     R = np.divide(payments, pbar, out=np.ones(model.n), where=pbar > 0)
     R = np.minimum(R, 1.0)
-    rec = np.where(model.issuer >= 0, R[np.maximum(model.issuer, 0)], 1.0)
+    rec = np.where(model.issuer >= 0, R[np.maximum(model.issuer, 0)], fundamental)
     return rec / (1.0 + forged)
 
 
 def market_prices(model: MechanicsModel, r: np.ndarray, Q: np.ndarray, price_factor: np.ndarray,
                   depth_factor: np.ndarray) -> np.ndarray:
-    """``m = r · (1 + change) · (1 + depeg) · (1 − impact(Q))`` (``price_factor`` = (1+change)(1+depeg))."""
+    """``m = r · price_factor · (1 − impact(Q))``.
+
+    ``price_factor`` is ``1 + depeg`` for a node without issuer (its price change is in ``r``) and
+    ``(1 + change)(1 + depeg)`` for a token with an issuer.
+    """
     imp = price_impact(Q, model.depth, model.slippage, model.exponent, depth_factor)
     return r * price_factor * (1.0 - imp)
 
@@ -257,12 +263,17 @@ def health(model: MechanicsModel, state: PositionState, o: np.ndarray) -> np.nda
     return np.where(state.D > 0, np.nan_to_num(H, nan=np.inf), np.inf)
 
 
-def liquidation_step(model: MechanicsModel, state: PositionState, o: np.ndarray):
+def liquidation_step(model: MechanicsModel, state: PositionState, o: np.ndarray, m: np.ndarray):
     """One liquidation step on every liquidatable position, in place.
 
-    A position whose oracle moves (``market`` or ``exchange_rate``) and whose
-    health is below 1 is liquidated: repaid ``R = min(close·D', C'·o/(1+bonus))``,
-    seized ``S = R·(1+bonus)/o``; ``C' −= S``, ``D' −= R``.
+    A position whose oracle moves (``market`` or ``exchange_rate``), whose
+    health is below 1 and whose liquidation pays the liquidator at market
+    prices (``(1 + bonus)·m_c ≥ o·m_d``: the seized collateral is worth at least
+    the debt repaid) is liquidated: repaid ``R = min(close·D', C'·o/(1+bonus))``,
+    seized ``S = R·(1+bonus)/o``; ``C' −= S``, ``D' −= R``. With a ``market``
+    oracle a liquidation always pays; with ``exchange_rate`` it stops paying once
+    the market price is more than the bonus below the redemption value, and
+    the position is left to bad debt.
 
     Returns
     -------
@@ -274,7 +285,9 @@ def liquidation_step(model: MechanicsModel, state: PositionState, o: np.ndarray)
     """
     H = health(model, state, o)
     moving = (model.oracle == MARKET) | (model.oracle == EXCHANGE_RATE)
-    liq = moving & (H < 1.0 - HEALTH_EPS) & np.isfinite(o) & (o > 0)
+    with np.errstate(invalid="ignore"):
+        pays = (1.0 + model.bonus) * m[model.ctoken] >= o * m[model.dtoken] * (1.0 - HEALTH_EPS)
+    liq = moving & (H < 1.0 - HEALTH_EPS) & np.isfinite(o) & (o > 0) & pays
     R = np.zeros(model.n_positions)
     S = np.zeros(model.n_positions)
     if liq.any():

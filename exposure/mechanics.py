@@ -16,13 +16,15 @@ Redemption value
     A token ``t`` whose ``issuer`` is ``k`` is worth, per unit, what the issuer's
     clearing pays: ``r_t = R_k / (1 + forged_t)`` with ``R_k = p_k / p̄_k`` the
     issuer's recovery rate (1 when ``p̄_k = 0``) and ``forged_t`` the unbacked
-    supply as a fraction of the real supply. A node without issuer has
-    ``r = 1 / (1 + forged)``.
+    supply as a fraction of the real supply. A node without issuer (a base
+    asset) has ``r = (1 + change) / (1 + forged)``: its fundamental price, moved
+    by a ``price`` shock.
 
 Market price
-    ``m = r · (1 + change) · (1 + depeg) · (1 − impact(Q))`` where ``change`` is a
-    ``price`` shock (base assets), ``depeg`` a market depeg (tokens) and ``Q`` the
-    cumulative USD (at reference price) of the token sold by liquidations.
+    ``m = r · (1 + depeg) · (1 − impact(Q))`` where ``depeg`` is a market depeg
+    and ``Q`` the cumulative USD (at reference price) of the node sold by
+    liquidations; on a token with an issuer a ``price`` shock is a market move
+    too: ``m = r · (1 + change) · (1 + depeg) · (1 − impact(Q))``.
     Prices only fall: every round ``m ← min(m_prev, m_new)`` (and likewise ``r``).
 
 Fire sales
@@ -38,8 +40,10 @@ Oracle price ratio of a position's collateral ``c`` in units of its debt ``d``
 
 Secured positions (non-recourse)
     Collateral ``C'`` and debt ``D'`` remaining (USD at reference prices), health
-    ``H = C'·o·LT / D'``. In each round every position with ``H < 1`` and a moving
-    oracle (``market``, ``exchange_rate``) is liquidated once: repaid
+    ``H = C'·o·LT / D'``. In each round every position with ``H < 1``, a moving
+    oracle (``market``, ``exchange_rate``) and a liquidation that pays the
+    liquidator at market prices (``(1 + bonus)·m_c ≥ o·m_d``) is liquidated
+    once: repaid
     ``R = min(close_factor · D', C'·o / (1 + bonus))``, seized
     ``S = R·(1 + bonus) / o``, sold into the collateral token's market
     (``Q_c += S``), ``C' −= S``, ``D' −= R``. Values at market prices:
@@ -229,8 +233,8 @@ class MarketShock:
     def vectors(self, network) -> dict[str, np.ndarray]:
         """The shock as vectors in graph order.
 
-        Returns ``loss_fraction``, ``loss_amount``, ``price_factor``
-        (``(1 + change)(1 + depeg)``), ``forged`` and ``depth_factor``.
+        Returns ``loss_fraction``, ``loss_amount``, ``change``, ``depeg``, ``forged`` and
+        ``depth_factor``, neutral (0, or 1 for ``depth_factor``) where a node is not shocked.
 
         Raises
         ------
@@ -256,7 +260,8 @@ class MarketShock:
         return {
             "loss_fraction": out["asset_loss"],
             "loss_amount": out["asset_loss_amount"],
-            "price_factor": (1.0 + out["price_change"]) * (1.0 + out["depeg"]),
+            "change": out["price_change"],
+            "depeg": out["depeg"],
             "forged": out["forged_supply"],
             "depth_factor": out["depth_factor"],
         }
@@ -300,8 +305,13 @@ def _equity(model: MechanicsModel, assets: np.ndarray) -> np.ndarray:
 def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _State:
     """The monotone joint iteration (see the module docstring, "Joint fixed point")."""
     n, k = model.n, model.n_positions
-    pf, forged, df = shock["price_factor"], shock["forged"], shock["depth_factor"]
-    r = 1.0 / (1.0 + forged)
+    forged, df = shock["forged"], shock["depth_factor"]
+    issued = model.issuer >= 0
+    # a price change is fundamental for a node without issuer (its redemption value moves), a market
+    # move for an issued token (like a depeg); a depeg never touches the redemption value
+    fundamental = np.where(issued, 1.0, 1.0 + shock["change"])
+    pf = (1.0 + shock["depeg"]) * np.where(issued, 1.0 + shock["change"], 1.0)
+    r = fundamental / (1.0 + forged)
     Q = np.zeros(n)
     m = market_prices(model, r, Q, pf, df)
     state = PositionState.initial(model)
@@ -318,7 +328,7 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
     for it in range(1, max_iter + 1):
         o = oracle_ratio(model, m, r)
         repaid_before = float(state.repaid.sum())
-        liq, sold = liquidation_step(model, state, o)
+        liq, sold = liquidation_step(model, state, o, m)
         if k:
             Q = Q + np.bincount(model.ctoken, weights=sold, minlength=n)
         liquidated_round[liq & (liquidated_round == 0)] = it
@@ -332,7 +342,7 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
         defaulted = np.asarray(cv.defaulted, dtype=bool)
         default_round[defaulted & (default_round == 0)] = it
         bad_debt_round[(bad > bad_tol) & (bad_debt_round == 0)] = it
-        r_new = np.minimum(r, redemption_values(model, p_new, forged))
+        r_new = np.minimum(r, redemption_values(model, p_new, forged, fundamental))
         m_new = np.minimum(m, market_prices(model, r_new, Q, pf, df))
         price_round[(m_new < 1.0 - 1e-12) & (price_round == 0)] = it
         dp = 0.0 if p is None else float(np.max(np.abs(p_new - p) / np.maximum(model.pbar, 1e-300),
