@@ -306,7 +306,7 @@ REVERSE_TYPES = ("price", "depeg", "asset_loss", "forged_supply")
 @click.option("--scan", type=click.IntRange(0), default=0, show_default=True,
               help="With --reverse: evaluate N evenly spaced shocks first, bisect in the first cell that breaches.")
 @click.option("--jobs", type=click.IntRange(0), default=0, show_default=True,
-              help="With --reverse: worker processes for several nodes (0 = one per core).")
+              help="With --reverse: worker processes for several nodes (0 = two when the search is long).")
 @output_options
 def stress_command(graph, input_format, scenario_file, names, alpha, beta, detail, tol, max_iter, strict, reverse,
                    shock_type, nodes, target, precision, max_shock, scan, jobs, fmt, output):
@@ -359,7 +359,7 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
     if reverse:
         net = load_graph(graph, input_format)
         node = "all" if not nodes or "all" in nodes else list(nodes)
-        n_jobs = jobs or min(2, os.cpu_count() or 1)
+        n_jobs = jobs or None
         result = reverse_stress(net, shock_type, node, target, precision=precision, max_shock=max_shock,
                                 scan=scan, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter, n_jobs=n_jobs)
         if strict and not result.converged:

@@ -49,7 +49,9 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import re
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -434,6 +436,9 @@ def _search_node(response: _Response, node: str, target: Target, max_shock: floa
             "evaluations": b.evaluations, "converged": response.converged}
 
 
+#: With ``n_jobs=None``, search in two processes when one process is expected to take longer than this.
+AUTO_PARALLEL_SECONDS = 2.0
+
 #: State of a reverse-stress run handed to forked worker processes (networks are not pickled).
 _WORKER: dict[str, Any] = {}
 
@@ -447,7 +452,7 @@ def _worker(node: str) -> dict:
 def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", target: str | Target = "bad_debt>0",
                    *, precision: float = 1e-4, max_shock: float | None = None, scan: int = 0,
                    alpha: float = 1.0, beta: float = 1.0, tol: float = 1e-9, max_iter: int = 1000,
-                   n_jobs: int = 1) -> ReverseStressResult:
+                   n_jobs: int | None = 1) -> ReverseStressResult:
     """The smallest shock of one type that breaches a target, per node, by bisection.
 
     Parameters
@@ -474,9 +479,13 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
         module docstring); 0 for a plain bisection.
     alpha, beta, tol, max_iter
         Passed to :func:`exposure.mechanics.solve_system`.
-    n_jobs : int
-        Worker processes for several nodes (each searches whole nodes); 1 runs
-        in this process.
+    n_jobs : int or None
+        Worker processes for several nodes (each searches whole nodes; forked,
+        so the network is shared, not copied); 1 runs in this process. None:
+        two processes when the search is expected to take more than
+        :data:`AUTO_PARALLEL_SECONDS` (estimated from the unshocked solve),
+        else one. On two cores, two processes take 0.6–0.8 of the time of one
+        (``benchmarks/bench_stress.py``).
 
     Returns
     -------
@@ -515,8 +524,14 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
                                        f"{shock_type} shock cannot touch it.")
     response = _Response(network, shock_type, target.metric,
                          {"alpha": alpha, "beta": beta, "tol": tol, "max_iter": max_iter})
+    started = time.perf_counter()
     value_at_zero = response(None, 0.0)
+    one_solve = time.perf_counter() - started
     converged0 = response.converged
+    if n_jobs is None:
+        # Worth forking only when the search outlasts starting the workers (~0.1 s) many times over.
+        estimate = one_solve * (2 + math.log2(1 / precision) + scan) * len(nodes)
+        n_jobs = min(2, os.cpu_count() or 1) if estimate > AUTO_PARALLEL_SECONDS else 1
     if n_jobs > 1 and len(nodes) > 1:
         _WORKER.update(response=response, target=target, max_shock=max_shock, precision=precision, scan=scan,
                        value_at_zero=value_at_zero)
