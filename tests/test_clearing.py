@@ -14,7 +14,7 @@ import exposure._clearing_solvers as solvers
 from exposure import ConvergenceError, ConvergenceWarning, ExposureNetwork, InvalidShockError
 from exposure.clearing import (FRAME_COLUMNS, ClearingResult, clear, clear_vectors, eisenberg_noe,
                                rogers_veraart)
-from test_clearing_reference import dense_fictitious_default
+from test_clearing_reference import dense_fictitious_default, random_system
 
 METHODS = ("fictitious-default", "fixed-point")
 
@@ -230,12 +230,7 @@ def test_rogers_veraart_solvency_is_tested_before_default_costs():
 def test_iterative_round_solves_match_the_dense_reference(monkeypatch, alpha, beta):
     # Force the sweeps/GMRES path (no LU) on a 60-node random network; compare to the dense oracle.
     monkeypatch.setattr(solvers, "_DIRECT_LIMIT", 0)
-    rng = np.random.default_rng(3)
-    n = 60
-    L = np.where(rng.random((n, n)) < 0.1, rng.lognormal(0, 1, (n, n)), 0.0)
-    np.fill_diagonal(L, 0.0)
-    e = rng.uniform(0, 2, n)
-    x = rng.uniform(0, 1, n)
+    L, e, x = random_system(3, 60, 0.1, 2.0, 1.0)
     Pi = sp.csr_array(L / (L.sum(1) + x)[:, None])
     pbar = L.sum(1) + x
     expected, rounds = dense_fictitious_default(L, e, x, alpha, beta)

@@ -21,6 +21,14 @@ def relative(L, x):
     return Pi, pbar
 
 
+def random_system(seed, n, density, e_high, x_high):
+    """A seeded random system: lognormal(0, 1) claims with the given density, e ~ U(0, e_high), x ~ U(0, x_high)."""
+    rng = np.random.default_rng(seed)
+    L = np.where(rng.random((n, n)) < density, rng.lognormal(0, 1, (n, n)), 0.0)
+    np.fill_diagonal(L, 0.0)
+    return L, rng.uniform(0, e_high, n), rng.uniform(0, x_high, n)
+
+
 def dense_fictitious_default(L, e, x, alpha=1.0, beta=1.0, tol=TOL):
     """Return (payments, default_round) by the fictitious default algorithm on dense arrays."""
     L, e, x = (np.asarray(v, dtype=float) for v in (L, e, x))

@@ -12,7 +12,7 @@ import exposure._clearing_sensitivity as sens
 from exposure import ExposureNetwork
 from exposure.clearing import clear, loss_amplification, sensitivities
 from test_clearing_properties import _network, margin, systems
-from test_clearing_reference import dense_fictitious_default, relative
+from test_clearing_reference import dense_fictitious_default, random_system, relative
 
 
 def chain():
@@ -86,12 +86,7 @@ def test_each_lost_dollar_is_accounted_for(system, ab):
 
 def test_iterative_solves_match_the_factorisation(monkeypatch):
     # A 300-node random network with many defaults: the sweeps path (LU_LIMIT = 0) equals the LU path.
-    rng = np.random.default_rng(11)
-    n = 300
-    L = np.where(rng.random((n, n)) < 0.02, rng.lognormal(0, 1, (n, n)), 0.0)
-    np.fill_diagonal(L, 0.0)
-    e = rng.uniform(0, 0.8, n)
-    x = rng.uniform(0, 0.5, n)
+    L, e, x = random_system(11, 300, 0.02, 0.8, 0.5)
     net = _network(L, e, x)
     r = clear(net, alpha=0.9, beta=0.9)
     assert r.n_defaults > 50
