@@ -252,6 +252,12 @@ def clear_command(graph, input_format, shocks, shock_file, alpha, beta, method, 
     (1 = fundamental default). Columns: node, obligations, payments, recovery, assets,
     equity, defaulted, default_round.
 
+    On a graph with holdings or secured positions (format version 2) the full
+    cross-collateral mechanics is solved (token prices, liquidations, fire sales; see
+    docs/mechanics.md): default_round is then the round of that joint loop, --max-iter
+    bounds its rounds [default: 1000], and the columns bad_debt, liquidated,
+    equity_before and loss follow.
+
     \b
     Example:
         exposure clear graphs/chain.json --shock a=0.5 --format csv
@@ -261,8 +267,13 @@ def clear_command(graph, input_format, shocks, shock_file, alpha, beta, method, 
 
     net = load_graph(graph, input_format)
     shock = collect_shocks(shocks, shock_file)
-    result = clear(net, shock or None, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter,
-                   strict=strict)
+    if len(net.holdings) or len(net.positions):
+        from exposure.mechanics import solve_system
+        result = solve_system(net, shock or None, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter or 1000,
+                              strict=strict)
+    else:
+        result = clear(net, shock or None, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter,
+                       strict=strict)
     frame, summary = clearing_output(result)
     fmt = resolve_format(fmt, output)
     shown = {k: v for k, v in summary.items() if k != "message"}
