@@ -57,7 +57,7 @@ from .exceptions import InvalidShockError
 __all__ = [
     "SCENARIO_FORMAT", "SCENARIO_VERSION", "SHOCK_TYPES", "ShockSpec",
     "ScenarioShock", "Scenario", "read_scenarios", "parse_scenarios", "select_scenarios",
-    "eligible_nodes", "owned_assets",
+    "eligible_nodes", "owned_assets", "shock_problem",
 ]
 
 SCENARIO_FORMAT = "exposure-scenario"
@@ -200,7 +200,7 @@ class Scenario:
             Listing every problem, each naming the file, the scenario and the shock.
         """
         problems = [f"{self._where(s)}: {msg}" for s in self.shocks
-                    if (msg := _check_against(network, s)) is not None]
+                    if (msg := shock_problem(network, s)) is not None]
         if problems:
             raise InvalidShockError("\n".join(problems))
 
@@ -301,8 +301,8 @@ def owned_assets(network) -> np.ndarray:
     return e
 
 
-def _check_against(network, s: ScenarioShock) -> str | None:
-    """Why ``s`` cannot apply to ``network`` (None when it can)."""
+def shock_problem(network, s: ScenarioShock) -> str | None:
+    """Why the shock ``s`` cannot apply to ``network`` (None when it can), as a sentence."""
     try:
         i = network.nodes.index.get_loc(s.node)
     except KeyError:

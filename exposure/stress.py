@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ConvergenceWarning, InvalidShockError
-from .scenarios import Scenario, ScenarioShock, eligible_nodes, market_shock_fields
+from .scenarios import Scenario, ScenarioShock, eligible_nodes, market_shock_fields, shock_problem
 
 __all__ = [
     "SUMMARY_COLUMNS", "NODE_COLUMNS", "TOKEN_COLUMNS", "REVERSE_COLUMNS", "TARGET_METRICS", "REVERSE_SHOCKS",
@@ -517,8 +517,9 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
     else:
         nodes = [node] if isinstance(node, str) else list(dict.fromkeys(node))
         for v in nodes:
-            Scenario("reverse", shocks=(ScenarioShock(shock_type, v, spec.field, spec.sign * max_shock),)).check(
-                network)
+            problem = shock_problem(network, ScenarioShock(shock_type, v, spec.field, spec.sign * max_shock))
+            if problem:
+                raise InvalidShockError(f"Reverse stress on node {v!r}: {problem}")
             if v not in eligible:
                 raise InvalidShockError(f"Node {v!r} owns nothing (no external assets, no holdings), so an "
                                        f"{shock_type} shock cannot touch it.")

@@ -195,9 +195,8 @@ def test_target_comparisons():
 @pytest.mark.parametrize("kwargs, message", [
     ({"shock_type": "liquidity"}, "The shock type of a reverse stress must be one of price, depeg, asset_loss, "
                                   "forged_supply. Got 'liquidity' instead."),
-    ({"node": "nope"}, "scenario 'reverse', shock 0 (price): unknown node 'nope': no node of the graph has that "
-                       "id."),
-    ({"node": "stETH"}, "scenario 'reverse', shock 0 (price): node 'stETH' is not a base asset (kind 'token')"),
+    ({"node": "nope"}, "Reverse stress on node 'nope': unknown node 'nope': no node of the graph has that id."),
+    ({"node": "stETH"}, "Reverse stress on node 'stETH': node 'stETH' is not a base asset (kind 'token')"),
     ({"shock_type": "asset_loss", "node": "pool"}, "Node 'pool' owns nothing (no external assets, no holdings), so an "
                                                    "asset_loss shock cannot touch it."),
     ({"precision": 0.0}, "The precision must be a number in (0, 1). Got 0.0 instead."),
