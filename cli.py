@@ -222,6 +222,102 @@ def emit(fmt: str, output: str, *, frame: pd.DataFrame | None = None, obj=None,
 # Each command parses its options, calls the public library, and formats the result.
 
 
+# ------------------------------------------------------------------- validate / info
+def _table_options(fn):
+    """``--nodes`` and ``--mapping`` for a long exposure table."""
+    fn = click.option("--mapping", type=click.Choice(["1", "2"]), default="2", show_default=True,
+                      help="Exposure table only: 2 maps deposits/collateral in tokens to holdings and "
+                           "sets issuers, 1 maps every row to a claim.")(fn)
+    return click.option("--nodes", "nodes_file", type=click.Path(exists=True, dir_okay=False), default=None,
+                        help="Exposure table only: a nodes.csv giving node kinds.")(fn)
+
+
+@cli.command("validate")
+@graph_argument
+@_table_options
+@output_options
+def validate_command(graph, input_format, nodes_file, mapping, fmt, output):
+    """Check GRAPH and list every problem: file, line or JSON path, node or edge, message.
+
+    Exits 1 when there is any error, 0 otherwise (warnings such as duplicate claims,
+    which are summed, do not fail). JSON documents are also checked against the
+    graph format's JSON Schema shipped with the package.
+
+    \b
+    Example:
+        exposure validate graphs/defi.json
+        exposure validate my-graph/ --format csv
+    """
+    from exposure.io import check_graph
+
+    fmt = resolve_format(fmt, output)
+    net, problems = check_graph(graph, input_format, version=int(mapping), nodes=nodes_file)
+    frame = pd.DataFrame([{"severity": p.severity, "file": p.file, "location": p.location, "node": p.node,
+                           "message": p.message} for p in problems],
+                         columns=["severity", "file", "location", "node", "message"])
+    n_err = int((frame["severity"] == "error").sum())
+    n_warn = len(frame) - n_err
+    obj = {"valid": n_err == 0, "errors": n_err, "warnings": n_warn,
+           "nodes": None if net is None else net.n,
+           "edges": None if net is None else net.n_claims + len(net.holdings) + len(net.positions),
+           "problems": frame_records(frame)}
+    if fmt == "table":
+        text = "\n".join(str(p) for p in problems) + ("\n" if problems else "")
+        write_output(text, output)
+    else:
+        emit(fmt, output, frame=frame, obj=obj)
+    name = "<stdin>" if graph == "-" else graph
+    verdict = "invalid" if n_err else "valid"
+    size = "" if net is None else f" ({obj['nodes']} nodes, {obj['edges']} edges read)"
+    click.echo(f"{name}: {verdict}: {n_err} error{'s' * (n_err != 1)}, {n_warn} warning{'s' * (n_warn != 1)}"
+               f"{size}.", err=True)
+    if n_err:
+        click.get_current_context().exit(1)
+
+
+@cli.command("info")
+@graph_argument
+@_table_options
+@click.option("--top", type=click.IntRange(1), default=10, show_default=True,
+              help="Rows of the largest exposures and most leveraged nodes.")
+@click.option("--max-cycles", type=click.IntRange(0), default=10, show_default=True,
+              help="Shortest distinct cycles listed (bounded search, never exhaustive).")
+@output_options
+def info_command(graph, input_format, nodes_file, mapping, top, max_cycles, fmt, output):
+    """Describe GRAPH: counts by node and edge kind, totals, largest exposures, cycles, leverage.
+
+    Also reports the double-counting amount: summing every node's assets counts each
+    in-network claim and token holding on top of the base value it rests on; the
+    difference (gross assets minus external and base-asset value) is shown with the
+    layering factor gross / base. CSV output gives the scalar figures as metric,value rows.
+
+    \b
+    Example:
+        exposure info graphs/defi.json
+        exposure info graphs/defi.json --format json --top 5
+    """
+    from exposure.io import read_graph
+    from exposure.summary import summarize
+
+    fmt = resolve_format(fmt, output)
+    net = read_graph(graph, input_format, version=int(mapping), nodes=nodes_file)
+    for p in net.problems:
+        click.echo(f"Warning: {p}", err=True)
+    s = summarize(net, top=top, max_cycles=max_cycles)
+    comp = {k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in s.components.items()}
+    emit(fmt, output, frame=s.metrics(), obj=s.to_dict(), tables=[
+        ("Totals", pd.DataFrame(list(s.totals.items()), columns=["metric", "value"])),
+        ("Nodes by kind", s.nodes_by_kind),
+        ("Edges by kind", s.edges_by_kind),
+        ("Double counting (gross assets = base value + double counted)",
+         pd.DataFrame(list(s.double_counting.items()), columns=["metric", "value"])),
+        (f"Largest exposures (top {top})", s.largest_exposures),
+        ("Strongly connected components", pd.DataFrame(list(comp.items()), columns=["metric", "value"])),
+        ("Shortest cycles", s.cycles),
+        (f"Most leveraged (total assets / equity at face value, top {top})", s.leverage),
+    ])
+
+
 # ----------------------------------------------------------------------------- clear
 def clearing_output(result) -> tuple[pd.DataFrame, dict]:
     """The per-node frame and the summary of a clearing (csv rows, json ``nodes`` and ``summary``)."""
@@ -389,6 +485,71 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
     emit(fmt, output, frame=frame, obj=result.to_dict(),
          tables=[({"summary": "Scenarios", "nodes": "Nodes", "tokens": "Tokens"}[detail], frame)])
 
+
+# ------------------------------------------------------------------------------ rank
+RANK_METHODS = ("debtrank", "differential-debtrank", "furfine", "impact", "vulnerability", "amplification",
+                "pagerank", "katz", "eigenvector", "all")
+
+
+@cli.command("rank")
+@graph_argument
+@click.option("--method", type=click.Choice(RANK_METHODS), default="debtrank", show_default=True,
+              help="Scoring method; 'all' shows every method side by side with Kendall's tau between them.")
+@click.option("--top", type=click.IntRange(1), default=None, help="Show the first N ranks only.")
+@shock_options
+@click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help="Rogers-Veraart recovery on external assets (impact, vulnerability, amplification).")
+@click.option("--beta", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help="Rogers-Veraart recovery on claims on others.")
+@click.option("--shock-size", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0, show_default=True,
+              help="Fraction of its external assets each node loses in turn (impact, vulnerability).")
+@click.option("--initial-distress", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help="DebtRank: the seed's initial relative equity loss h(0).")
+@click.option("--value", type=click.Choice(["assets", "obligations", "equity"]), default="assets",
+              show_default=True, help="DebtRank: economic value v proportional to total assets, "
+                                      "obligations or equity.")
+@click.option("--lgd", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help="Furfine: loss given default.")
+@click.option("--tol", type=click.FloatRange(0.0, None), default=1e-10, show_default=True,
+              help="Differential DebtRank: increments at or below tol are not propagated.")
+@click.option("--max-iter", type=click.IntRange(0), default=10_000, show_default=True,
+              help="Iteration limit of differential DebtRank and of the centralities' power iterations.")
+@click.option("--strict", is_flag=True, help="Exit with code 3 instead of warning when a run does not converge.")
+@output_options
+def rank_command(graph, input_format, method, top, shocks, shock_file, alpha, beta, shock_size,
+                 initial_distress, value, lgd, tol, max_iter, strict, fmt, output):
+    """Rank nodes by how much distress they spread (rank 1 = most systemic).
+
+    Methods: DebtRank (Battiston et al. 2012), differential DebtRank (Bardoscia et al.
+    2015), Furfine sequential defaults, clearing-based impact (loss to everybody else when
+    the node loses --shock-size of its external assets), vulnerability (a node's own mean
+    loss over the shocks of all others), amplification (system loss per dollar lost at the
+    node), and the centralities pagerank, katz, eigenvector of the exposure graph. With
+    --shock, every method ranks the shocked network. CSV columns: node, score, rank, then
+    the method's own columns; --method all gives <method> and <method>_rank for each method
+    (table and json add Kendall's tau between methods).
+
+    \b
+    Example:
+        exposure rank graphs/defi.json --method debtrank --top 10
+        exposure rank graphs/defi.json --method impact --alpha 0.9 --beta 0.9 --format csv
+        exposure rank graphs/defi.json --method all --format json
+    """
+    from exposure.ranking import rank
+
+    net = load_graph(graph, input_format)
+    shock = collect_shocks(shocks, shock_file)
+    result = rank(net, method, top=top, shock_size=shock_size, alpha=alpha, beta=beta,
+                  initial_distress=initial_distress, value=value, lgd=lgd, shock=shock or None, tol=tol,
+                  max_iter=max_iter, strict=strict)
+    fmt = resolve_format(fmt, output)
+    frame = result.to_frame()
+    obj = {"method": result.method, "parameters": dict(result.parameters), "ranking": frame}
+    tables = [(f"Ranking ({result.method})", frame)]
+    if result.agreement is not None:
+        obj["agreement"] = result.agreement
+        tables.append(("Rank agreement (Kendall's tau)", result.agreement))
+    emit(fmt, output, frame=frame, obj=obj, tables=tables)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

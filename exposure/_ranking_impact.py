@@ -1,0 +1,271 @@
+"""Clearing-based rankings: systemic impact, vulnerability, loss amplification.
+
+Impact of node ``i``: ``i`` loses a fraction ``f`` (``shock_size``) of its external assets,
+``e'_i = (1 − f) e_i``, and the network is cleared again (Eisenberg–Noe, or Rogers–Veraart
+with ``α, β``). The loss to everybody else is::
+
+    loss_i = Σ_{j ≠ i} (E_j − E'_j) + Σ_k x_k (p_k − p'_k) / p̄_k
+
+with ``E = max(0, e + Πᵀp − p̄)`` the equity after clearing: the equity lost by every other
+node plus the drop in payments to all creditors outside the network (``i``'s own external
+creditors included). Unprimed quantities are those of the *base* clearing (the network as
+given, after ``shock`` if one was given). ``n_defaults`` counts the other nodes that default
+because of the shock. The vulnerability of ``j`` is its own equity loss averaged over the
+single-node shocks of all the others, ``(1 / (n − 1)) Σ_{i ≠ j} (E_j − E'_j(i))``.
+
+Each run starts from the base clearing vector, an upper bound of the shocked one (external
+assets only fall, and the clearing map is monotone), and updates only the nodes whose
+payments or assets move: a worklist holds the nodes whose inflows changed; a node whose
+payment falls by more than ``tol · max(1, max p̄)`` passes the fall on to its creditors.
+The iteration is a chaotic (asynchronous) iteration of the monotone clearing map from an
+upper bound, so it decreases to the greatest clearing vector; nodes the shock cannot
+reach are never visited. Without numba, the seeds of a block are the columns of a dense
+``n × b`` Picard iteration instead.
+
+Amplification (Liu & Staum, via :func:`exposure.clearing.loss_amplification`): obligations
+left unpaid across the network per dollar of external assets lost at each node, at the
+base clearing; 0 for a node that is solvent there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _ranking_kernels as _k
+from ._ranking_kernels import _jit, _prange
+
+__all__ = ["run", "impact_scores"]
+
+
+@_jit
+def _impact_one(s, f, indptr, indices, pi, pbar, e, x, p0, ib0, E0, dflt0, alpha, beta, thr, goal, max_pops,
+                p, ib, mark, stamp, inq, queue, touched, vul):
+    """One shocked clearing from the base; returns (loss, n_defaults, pops, residual, n_touched, done)."""
+    n = pbar.shape[0]
+    es = (1.0 - f) * e[s]
+    mark[s] = stamp
+    p[s] = p0[s]
+    ib[s] = ib0[s]
+    touched[0] = s
+    n_t = 1
+    head = 0
+    size = 1
+    queue[0] = s
+    inq[s] = stamp
+    pops = 0
+    while size > 0 and pops < max_pops:
+        j = queue[head]
+        head = (head + 1) % n
+        size -= 1
+        inq[j] = -1
+        pops += 1
+        ej = es if j == s else e[j]
+        a = ej + ib[j]
+        if a >= pbar[j] * thr:
+            new = pbar[j]
+        else:
+            new = alpha * ej + beta * ib[j]
+            if new > pbar[j]:
+                new = pbar[j]
+            if new < 0.0:
+                new = 0.0
+        d = p[j] - new
+        if d <= 0.0:
+            continue
+        p[j] = new
+        if d <= goal:
+            continue
+        for q in range(indptr[j], indptr[j + 1]):
+            m = indices[q]
+            if mark[m] != stamp:
+                mark[m] = stamp
+                p[m] = p0[m]
+                ib[m] = ib0[m]
+                touched[n_t] = m
+                n_t += 1
+            ib[m] -= pi[q] * d
+            if inq[m] != stamp:
+                inq[m] = stamp
+                queue[(head + size) % n] = m
+                size += 1
+    done = size == 0
+    loss = 0.0
+    n_def = 0
+    residual = 0.0
+    for q0 in range(n_t):
+        j = touched[q0]
+        inq[j] = -1
+        ej = es if j == s else e[j]
+        if ib[j] < 0.0:
+            ib[j] = 0.0
+        a = ej + ib[j]
+        if a >= pbar[j] * thr:
+            phi = pbar[j]
+        else:
+            phi = min(pbar[j], max(0.0, alpha * ej + beta * ib[j]))
+        r = abs(phi - p[j])
+        if r > residual:
+            residual = r
+        if pbar[j] > 0.0:
+            loss += x[j] * (p0[j] - p[j]) / pbar[j]
+        if j != s:
+            eq = a - pbar[j]
+            if eq < 0.0:
+                eq = 0.0
+            dE = E0[j] - eq
+            loss += dE
+            vul[j] += dE
+            if a < pbar[j] * thr and not dflt0[j]:
+                n_def += 1
+    return loss, n_def, pops, residual, n_t, done
+
+
+@_jit(parallel=True)
+def _impact_many(seeds, f, indptr, indices, pi, pbar, e, x, p0, ib0, E0, dflt0, alpha, beta, thr, goal,
+                 max_pops, n_chunks, loss, n_def, pops, residual, reached, done, vul_out):
+    n = pbar.shape[0]
+    for c in _prange(n_chunks):
+        p = np.zeros(n)
+        ib = np.zeros(n)
+        mark = np.full(n, -1, np.int64)
+        inq = np.full(n, -1, np.int64)
+        queue = np.empty(n, np.int64)
+        touched = np.empty(n, np.int64)
+        vul = np.zeros(n)
+        for k in range(c, seeds.shape[0], n_chunks):
+            r = _impact_one(seeds[k], f, indptr, indices, pi, pbar, e, x, p0, ib0, E0, dflt0, alpha, beta, thr,
+                            goal, max_pops, p, ib, mark, k, inq, queue, touched, vul)
+            loss[k] = r[0]
+            n_def[k] = r[1]
+            pops[k] = r[2]
+            residual[k] = r[3]
+            reached[k] = r[4]
+            done[k] = r[5]
+        vul_out[c, :] = vul
+
+
+def _impact_block(Pi, pbar, e, x, p0, E0, dflt0, alpha, beta, thr, goal, max_iter, seeds, f):
+    """Batched Picard from the base clearing: each column is one seed's shocked network."""
+    n = pbar.size
+    PiT = sp.csr_array(Pi.T)
+    m = seeds.size
+    loss, n_def, iters = np.zeros(m), np.zeros(m, np.int64), np.zeros(m, np.int64)
+    residual, reached, done = np.zeros(m), np.zeros(m, np.int64), np.ones(m, bool)
+    vul = np.zeros(n)
+    ext = np.divide(x, pbar, out=np.zeros(n), where=pbar > 0)
+    for a_, b_ in _k._blocks(m, n, budget=5e6):
+        cols = np.arange(b_ - a_)
+        S = seeds[a_:b_]
+        Ecol = np.repeat(e[:, None], b_ - a_, axis=1)
+        Ecol[S, cols] *= (1.0 - f)
+        P = np.repeat(p0[:, None], b_ - a_, axis=1)
+        it = 0
+        while True:
+            IB = np.maximum(PiT @ P, 0.0)
+            A = Ecol + IB
+            new = np.where(A >= (pbar * thr)[:, None], pbar[:, None],
+                           np.clip(alpha * Ecol + beta * IB, 0.0, pbar[:, None]))
+            new = np.minimum(new, P)
+            delta = np.abs(new - P).max(axis=0, initial=0.0)
+            P = new
+            it += 1
+            if delta.max(initial=0.0) <= goal or it >= max_iter:
+                break
+        IB = np.maximum(PiT @ P, 0.0)
+        A = Ecol + IB
+        phi = np.where(A >= (pbar * thr)[:, None], pbar[:, None], np.clip(alpha * Ecol + beta * IB, 0.0, pbar[:, None]))
+        residual[a_:b_] = np.abs(phi - P).max(axis=0, initial=0.0)
+        done[a_:b_] = delta <= goal
+        dE = E0[:, None] - np.maximum(0.0, A - pbar[:, None])
+        dE[S, cols] = 0.0
+        moved = (np.abs(P - p0[:, None]) > 0) | (np.abs(dE) > 0)
+        loss[a_:b_] = dE.sum(axis=0) + ext @ (p0[:, None] - P)
+        newdef = (A < (pbar * thr)[:, None]) & ~dflt0[:, None]
+        newdef[S, cols] = False
+        n_def[a_:b_] = newdef.sum(axis=0)
+        vul += dE.sum(axis=1)
+        iters[a_:b_] = it
+        moved[S, cols] = True
+        reached[a_:b_] = moved.sum(axis=0)
+    return loss, n_def, iters, residual, reached, done, vul
+
+
+def impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e-10, method="fictitious-default",
+                  max_iter=10_000, seeds=None, batched=None):
+    """Impact of each seed and the vulnerability of every node (see the module docstring).
+
+    Returns a dict: ``loss, n_defaults, iterations, residual, reached, converged`` per seed,
+    ``vulnerability`` per node (mean over the seeds other than the node), ``base`` (the
+    :class:`ClearingVectors` of the base clearing).
+    """
+    from .clearing import clear_vectors
+
+    n = network.n
+    seeds = np.arange(n, dtype=np.int64) if seeds is None else np.asarray(seeds, dtype=np.int64)
+    Pi = network.relative_liabilities()
+    pbar = network.total_obligations()
+    e = np.asarray(network.external_assets, dtype=np.float64)
+    x = np.asarray(network.external_liabilities, dtype=np.float64)
+    tol_c = max(float(tol), 1e-15)
+    base = clear_vectors(Pi, pbar, e, alpha=alpha, beta=beta, method=method, tol=tol_c)
+    p0 = base.payments
+    PiT = sp.csr_array(Pi.T)
+    ib0 = np.maximum(PiT @ p0, 0.0)
+    E0 = np.maximum(0.0, e + ib0 - pbar)
+    dflt0 = np.asarray(base.defaulted, dtype=np.bool_)
+    thr = 1.0 - tol_c
+    goal = tol_c * max(1.0, float(pbar.max(initial=0.0)))
+    m = seeds.size
+    use_block = (not _k.HAVE_NUMBA) if batched is None else batched
+    if use_block:
+        loss, n_def, iters, residual, reached, done, vul = _impact_block(
+            Pi, pbar, e, x, p0, E0, dflt0, alpha, beta, thr, goal, max(1, int(max_iter)), seeds, shock_size)
+    else:
+        loss, residual = np.zeros(m), np.zeros(m)
+        n_def, iters, reached = np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64)
+        done = np.zeros(m, np.bool_)
+        n_chunks = max(1, min(m, 8 * _k.n_threads()))
+        vul_c = np.zeros((n_chunks, n))
+        max_pops = max(1, int(max_iter)) * max(n, 1)
+        _impact_many(seeds, float(shock_size), Pi.indptr.astype(np.int64), Pi.indices.astype(np.int64),
+                     np.asarray(Pi.data, np.float64), pbar, e, x, p0, ib0, E0, dflt0, float(alpha), float(beta),
+                     thr, goal, max_pops, n_chunks, loss, n_def, iters, residual, reached, done, vul_c)
+        vul = vul_c.sum(axis=0)
+    denom = max(m - 1, 1) if m == n else max(m, 1)
+    return {"loss": loss, "n_defaults": n_def, "iterations": iters, "residual": residual, "reached": reached,
+            "converged": done & (residual <= 10 * goal), "vulnerability": vul / denom, "base": base,
+            "goal": goal}
+
+
+def run(name, network, p, make_scores):
+    """Scores of ``impact``, ``vulnerability`` or ``amplification`` for :func:`exposure.ranking.rank`."""
+    if name == "amplification":
+        from .clearing import loss_amplification
+        frame = loss_amplification(network, alpha=p["alpha"], beta=p["beta"], method=p["clearing_method"],
+                                   tol=max(p["tol"], 1e-15))
+        cols = {c: frame[c].to_numpy() for c in ("spillover", "external_creditor_loss", "equity_loss")
+                if c in frame.columns}
+        return make_scores(frame["loss_amplification"].to_numpy(dtype=np.float64), cols,
+                           message="loss amplification at the base clearing")
+    r = impact_scores(network, shock_size=p["shock_size"], alpha=p["alpha"], beta=p["beta"], tol=p["tol"],
+                      method=p["clearing_method"], max_iter=p["max_iter"])
+    base = r["base"]
+    bad = int((~r["converged"]).sum())
+    converged = bool(base.converged) and bad == 0
+    if not base.converged:
+        msg = f"the base clearing did not converge: {base.message}"
+    elif bad:
+        msg = (f"{bad} shocked clearings did not converge (largest residual {r['residual'].max():.3g} > "
+               f"{10 * r['goal']:.3g})")
+    else:
+        msg = f"{name} of every node"
+    iters = int(r["iterations"].max(initial=0))
+    res = float(r["residual"].max(initial=0.0))
+    if name == "impact":
+        return make_scores(r["loss"], {"loss": r["loss"], "n_defaults": r["n_defaults"], "reached": r["reached"]},
+                           converged=converged, iterations=iters, residual=res, message=msg)
+    E0 = np.maximum(0.0, base.assets - network.total_obligations())
+    rel = np.divide(r["vulnerability"], E0, out=np.full(network.n, np.nan), where=E0 > 0)
+    return make_scores(r["vulnerability"], {"loss": r["vulnerability"], "relative_loss": rel},
+                       converged=converged, iterations=iters, residual=res, message=msg)
