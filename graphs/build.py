@@ -261,13 +261,623 @@ def build_complete() -> dict:
 SMALL_GRAPHS = {"chain": build_chain, "ring": build_ring, "star": build_star, "complete": build_complete}
 
 
+# ------------------------------------------------------------------ the DeFi graph, version 2
+#: Reference price of ETH in USD (the sample's ``price_usd_hint`` for ETH); prices of ETH tokens and
+#: depths quoted in token units are converted with it.
+ETH_PRICE = 3900
+
+#: Share of the borrowing power an aggregate borrower group uses: debt = U x LTV x collateral, so the
+#: group's health factor is LT / (U x LTV) (1.135 in Aave's ETH e-mode). Calibrated on the one position
+#: whose collateral and debt are both sourced: ezETH on Aave Prime, $520M of wstETH debt against $620M of
+#: ezETH (0.84 = 0.90 x 93%); large Aave accounts borrow close to their liquidation thresholds (Kaiko).
+UTILISATION = 0.90
+UTILISATION_SOURCE = "https://governance.aave.com/t/arfc-prime-core-instance-wsteth-reserve-update/19973"
+
+#: Exponent of the price-impact curve impact(Q) = s (Q / D)^a for every token with a depth. The sources
+#: suggest a in 0.5-1 "to be calibrated"; 0.5 (square-root impact) is used throughout.
+IMPACT_EXPONENT = 0.5
+
+URL = {
+    "aave_wsteth": "https://dash.onaave.com/reserve/1-0x7f39c581f595b53c5cb19bd0b3f8da6c935e2ca0-aave-v3",
+    "aave_usds_core": "https://dash.onaave.com/reserve/1-0xdc035d45d973e3ec169d2276ddab16f1e407384f-aave-v3",
+    "aave_linea": "https://governance.aave.com/t/direct-to-aip-onboard-rseth-to-aave-v3-linea-instance/22172",
+    "aave_v33": "https://github.com/aave-dao/aave-v3-origin/blob/main/docs/3.3/Aave-v3.3-features.md",
+    "aave_prime": "https://governance.aave.com/t/arfc-prime-core-instance-wsteth-reserve-update/19973",
+    "aave_weeth_weth": "https://governance.aave.com/t/arfc-chaos-labs-risk-stewards-increase-supply-caps-on-aave-v3-10-18-24/19512",
+    "morpho_positions": "https://docs.morpho.org/morpho/concepts/positions",
+    "morpho_liquidation": "https://docs.morpho.org/morpho-blue/tutorials/liquidation",
+    "morpho_lif": "https://github.com/morpho-org/morpho-blue/blob/main/src/libraries/ConstantsLib.sol",
+    "morpho_health": "https://docs.morpho.org/build/midnight/concepts/collateral-health-liquidations/",
+    "euler_pt": "https://forum.euler.finance/t/enhance-euler-yields-pendle-pt-offering-with-an-ethena-looping-cluster/1380",
+    "usd0pp_lltv": "https://binance.com/en/square/post/18745183786505",
+    "fluid": "https://gov.instadapp.io/t/onboarding-weeth-wsteth-vault-to-fluid/698",
+    "pt_oracle": "https://governance.aave.com/t/llamarisk-insights-aaves-pt-token-exposure-risk-outlook/22312",
+    "hardcoded": "https://michigan-post.com/stream-finance-meltdown-winners-and-losers-in-defi-risk-curator-reckoning",
+    "ezeth_event": "https://cryptoslate.com/renzos-ezeth-token-depeg-triggers-liquidations-across-defi-platforms",
+    "kaiko_aave": "https://research.kaiko.com/insights/mapping-the-aave-user-base",
+    "steth_pool": "https://research.kaiko.com/insights/steth-liquidity",
+    "steth_2022": "https://forklog.com/en/news/since-early-may-the-largest-steth-liquidity-pool-has-shrunk-sevenfold",
+    "steth_slippage": "https://integral.link/steth-slips-off-peg-slippage-in-staked-eth/",
+    "weeth_depth": "https://governance.aave.com/t/arfc-updating-weeth-risk-parameters/17402/4",
+    "ezeth_depth": "https://governance.aave.com/t/arfc-onboard-ezeth-to-aave-v3-lido-instance/18504/11",
+    "rseth_linea_depth": "https://governance.aave.com/t/direct-to-aip-onboard-rseth-to-aave-v3-linea-instance/22172/2",
+    "usde_depth": "https://governance.aave.com/t/arfc-remove-usde-debt-ceiling-and-introduce-usde-stablecoins-e-mode/21876/2",
+    "susde_depth": "https://governance.aave.com/t/arfc-chaos-labs-risk-stewards-increase-supply-and-borrow-caps-on-aave-v3-11-21-24/19899",
+    "usdtb_depth": "https://governance.aave.com/t/chaos-labs-risk-stewards-increase-supply-caps-on-aave-v3-06-18-25/22382",
+    "ethena_backing": "https://exponential.fi/assets/usde/21d54fe2-6e41-4dc4-bcde-06bf7796d445",
+    "usual_backing": "https://usagoldmines.com/?p=109352",
+    "xusd_pps": "https://rugged.help/detail.php?aid=1357451976",
+    "deusd_backing": "https://m.markets.com/news/stream-finance-collapse-exposes-284-million-defi-exposure-1671-en",
+    "sky_collateral": "https://governance.aave.com/t/arfc-remove-usds-as-collateral-and-increase-rf-across-all-aave-instances/23426/3",
+}
+
+
+class Params:
+    """Liquidation parameters of a venue for one collateral, with where they come from."""
+
+    def __init__(self, ltv, lt, bonus, close_factor, oracle, source, note, *, estimate=False):
+        self.ltv, self.lt, self.bonus, self.close_factor, self.oracle = ltv, lt, bonus, close_factor, oracle
+        self.source, self.note, self.estimate = source, note, estimate
+
+
+def _morpho_lif(lltv: float) -> float:
+    """Morpho Blue's liquidation incentive: LIF = min(1.15, 1 / (1 - 0.3 (1 - LLTV))), as a bonus."""
+    return round(min(1.15, 1.0 / (1.0 - 0.3 * (1.0 - lltv))) - 1.0, 3)
+
+
+PARAMS = {
+    "aave_eth_emode": Params(0.93, 0.95, 0.01, 0.5, "exchange_rate", URL["aave_wsteth"],
+                             "Aave v3 Core e-mode 'ETH correlated' LTV 93% / LT 95% / bonus 1%; CAPO exchange-rate "
+                             "oracle; close factor 50% (Aave v3.3 default)"),
+    "aave_prime_eth_emode": Params(0.93, 0.95, 0.01, 0.5, "exchange_rate", URL["aave_wsteth"],
+                                   "Core's 'ETH correlated' e-mode parameters assumed for the Prime instance",
+                                   estimate=True),
+    "aave_rseth_lst": Params(0.93, 0.95, 0.01, 0.5, "exchange_rate", URL["aave_wsteth"],
+                             "Aave v3 Core e-mode 'rsETH LST main' (borrow wstETH/ETHx against rsETH) 93% / 95% / 1% "
+                             "(an earlier snapshot: 92.5% / 94.5%); CAPO rsETH/ETH exchange-rate oracle"),
+    "aave_prime_lrt_lst": Params(0.93, 0.95, 0.01, 0.5, "exchange_rate", URL["aave_prime"],
+                                 "ezETH borrowing wstETH on Prime at debt/collateral 0.84 needs an LRT/LST e-mode; the "
+                                 "parameters of Core's 'rsETH LST main' e-mode and a CAPO oracle are assumed",
+                                 estimate=True),
+    "aave_linea_wrseth": Params(0.70, 0.73, 0.10, 0.5, "exchange_rate", URL["aave_linea"],
+                                "wrsETH on Aave v3 Linea: LTV 70% / LT 73% / bonus 10%; CAPO oracle"),
+    "aave_pt_emode": Params(0.91, 0.93, 0.029, 0.5, "linear_discount", URL["aave_usds_core"],
+                            "e-mode PT-USDe Sep-2025: LTV 91% / LT 93% / bonus 2.9%; linear-discount oracle"),
+    "aave_usde_emode": Params(0.90, 0.93, 0.02, 0.5, "hardcoded", URL["aave_usds_core"],
+                              "USDe Stablecoin e-mode LTV 90% / LT 93% / bonus 2%; the oracle type is not in the "
+                              "sources: Aave prices USDe with the USDT/USD feed, so a USDe market depeg does not reach "
+                              "it (recorded as hardcoded, an assumption to check)", estimate=True),
+    "aave_susde_emode": Params(0.90, 0.92, 0.04, 0.5, "exchange_rate", URL["aave_usds_core"],
+                               "sUSDe Stablecoins e-mode LTV 90% / LT 92% / bonus 4%; CAPO exchange-rate oracle"),
+    "spark_eth_emode": Params(0.93, 0.95, 0.01, 0.5, "exchange_rate", URL["aave_wsteth"],
+                              "SparkLend is an Aave v3 fork; Aave Core's 'ETH correlated' e-mode parameters and CAPO "
+                              "oracle are assumed", estimate=True),
+    "morpho_wsteth": Params(0.945, 0.945, _morpho_lif(0.945), 1.0, "exchange_rate", URL["morpho_positions"],
+                            "Morpho Blue wstETH/WETH market, LLTV 94.5%; bonus = Morpho LIF at that LLTV; no close "
+                            "factor (up to 100% liquidated); exchange-rate oracle assumed"),
+    "morpho_pt": Params(0.915, 0.915, _morpho_lif(0.915), 1.0, "linear_discount", URL["euler_pt"],
+                        "Morpho Blue Ethena PT markets, LLTV 91.5%; bonus = Morpho LIF; no close factor; "
+                        "linear-discount PT oracle (LlamaRisk)"),
+    "morpho_btc": Params(0.86, 0.86, _morpho_lif(0.86), 1.0, "market", URL["morpho_health"],
+                         "LLTV 86% (a Morpho LLTV used for BTC collateral) assumed for the cbBTC/USDC market behind "
+                         "Coinbase's loans; bonus = Morpho LIF; market (Chainlink BTC/USD) oracle", estimate=True),
+    "morpho_rseth": Params(0.915, 0.915, _morpho_lif(0.915), 1.0, "exchange_rate", URL["morpho_lif"],
+                           "rsETH/ETH market: LLTV 91.5% and exchange-rate oracle assumed; bonus = Morpho LIF",
+                           estimate=True),
+    "morpho_stream": Params(0.915, 0.915, _morpho_lif(0.915), 1.0, "hardcoded", URL["hardcoded"],
+                            "curated deUSD / xUSD markets priced by a hardcoded or vault-share-price oracle, so lenders "
+                            "bear the full loss (Stream, Nov 2025); LLTV 91.5% assumed; bonus = Morpho LIF",
+                            estimate=True),
+    "euler_pt": Params(0.90, 0.90, _morpho_lif(0.90), 1.0, "linear_discount", URL["euler_pt"],
+                       "Euler Yield: PT-eUSDe LLTV 90% against USDe (86% against uncorrelated assets, 92% against "
+                       "eUSDe); PT oracle linear discount; bonus by the Morpho LIF formula (an assumption)",
+                       estimate=True),
+    "euler_usd0pp": Params(0.86, 0.86, _morpho_lif(0.86), 1.0, "hardcoded", URL["usd0pp_lltv"],
+                           "USD0++ loops at LLTV 86%; oracle at the USD0++ redemption price (hardcoded, an assumption); "
+                           "bonus by the Morpho LIF formula", estimate=True),
+    "euler_stream": Params(0.915, 0.915, _morpho_lif(0.915), 1.0, "hardcoded", URL["hardcoded"],
+                           "xUSD markets priced by a hardcoded or vault-share-price oracle; LLTV 91.5% and bonus by "
+                           "the Morpho LIF formula assumed", estimate=True),
+    "euler_rseth": Params(0.93, 0.95, 0.01, 1.0, "exchange_rate", URL["aave_wsteth"],
+                          "rsETH/ETH on Euler: Aave's 'rsETH LST main' parameters assumed, exchange-rate oracle, "
+                          "full liquidation", estimate=True),
+    "fluid_lst": Params(0.91, 0.93, 0.01, 1.0, "exchange_rate", URL["fluid"],
+                        "Fluid weETH/wstETH vault: CF 91% / LT 93% / LML 95% / liquidation penalty 1%; exchange-rate "
+                        "oracle and full liquidation assumed (the wstETH/ETH vault is assumed alike)"),
+    "compound_stream": Params(0.90, 0.90, 0.05, 1.0, "hardcoded", URL["hardcoded"],
+                              "Compound v3 deUSD market: parameters not in the sources; LT 90%, bonus 5%, a fixed-price "
+                              "feed and absorption of whole accounts assumed", estimate=True),
+    "compound_rseth": Params(0.90, 0.93, 0.05, 1.0, "exchange_rate", URL["aave_wsteth"],
+                             "Compound v3 rsETH: parameters not in the sources; LTV 90%, LT 93%, bonus 5%, exchange-rate "
+                             "oracle and absorption of whole accounts assumed", estimate=True),
+    "silo_stream": Params(0.90, 0.90, 0.05, 1.0, "hardcoded", URL["hardcoded"],
+                          "Silo USDX and xUSD markets: LLTV 90% and bonus 5% assumed; hardcoded oracle as in the other "
+                          "curated Stream-related markets", estimate=True),
+    "gearbox_ezeth": Params(0.90, 0.90, 0.02, 1.0, "market", URL["ezeth_event"],
+                            "Gearbox credit accounts on ezETH were liquidated on the market-price depeg (Apr 2024): "
+                            "market oracle; LT 90% and bonus 2% assumed", estimate=True),
+}
+
+#: Token market data at the reference date. depth = USD that can be sold at slippage depth_slippage
+#: (defi-facts 3.6); a depth quoted in token units is converted at ETH_PRICE. Tokens without depth have
+#: no price impact: PTs, xUSD, deUSD, USDX and USD0++ are only posted with oracles that never move
+#: (linear discount, hardcoded), so no liquidation sells them; USDS/sUSDS/aTokens are not posted at all.
+TOKEN_MARKET = {
+    "stETH": dict(price=ETH_PRICE, depth=100e6, depth_slippage=0.02, depth_estimate=True,
+                  depth_source=URL["steth_pool"],
+                  depth_note="$100M moves stETH 1-3% in normal times (the Curve pool holds ~$750M); midpoint 2%"),
+    "weETH": dict(price=ETH_PRICE, depth=15000 * ETH_PRICE, depth_slippage=0.075, depth_source=URL["weeth_depth"],
+                  depth_note="more than 15,000 weETH can be sold within the 7.5% liquidation bonus (Apr 2024); "
+                             "15,000 x $3,900"),
+    "ezETH": dict(price=ETH_PRICE, depth=2500 * ETH_PRICE, depth_slippage=0.075, depth_source=URL["ezeth_depth"],
+                  depth_note="~2,500 ezETH within the liquidation-penalty price impact (7.5%, the LRT e-mode "
+                             "penalty); 2,500 x $3,900"),
+    "rsETH": dict(price=ETH_PRICE, depth=10e6, depth_slippage=0.05, depth_estimate=True,
+                  depth_source=URL["rseth_linea_depth"],
+                  depth_note="mainnet: a $10M sale moves rsETH 'several %' (5% taken); on L2s depth is far thinner "
+                             "(150 rsETH at 7.5% on Linea, 300 wrsETH < 3% on Base)"),
+    "USDe": dict(price=1.0, depth=55e6, depth_slippage=0.02, depth_source=URL["usde_depth"],
+                 depth_note="up to $55M of USDe into USDC within 2% (Apr 2025)"),
+    "sUSDe": dict(price=1.0, depth=25e6, depth_slippage=0.01, depth_source=URL["susde_depth"],
+                  depth_note="25M sUSDe into USDT at 1% (Nov 2024), at $1 per unit (the sUSDe/USDe exchange rate is "
+                             "not modelled, which makes the depth slightly shallower)"),
+    "USDtb": dict(price=1.0, depth=9.5e6, depth_slippage=0.025, depth_source=URL["usdtb_depth"],
+                  depth_note="9.5M USDtb at 2-3% slippage (Jun 2025); midpoint 2.5%"),
+}
+
+#: Reference prices (USD per unit) of the other tokens; ETH tokens are priced at ETH parity (their
+#: exchange rates to ETH, 1.0-1.2, are not modelled) and amounts stay USD whatever the unit price.
+TOKEN_PRICE = {
+    "PT_Ethena": (1.0, "USD-equivalent unit (PTs trade at a discount to maturity value; not modelled)"),
+    "USDS": (1.0, None), "sUSDS": (1.0, "USD-equivalent unit (the sUSDS/USDS rate is not modelled)"),
+    "USD0pp": (1.0, "par, before the January 2025 redemption-floor change"),
+    "xUSD": (1.27, "price per share ~1.27 before the collapse (" + URL["xusd_pps"] + ")"),
+    "deUSD": (1.0, None), "USDX": (1.0, None), "aUSDC_aUSDT": (1.0, None),
+}
+
+#: Nodes that split a sample node (id = "<sample id>/<part>") or stand for aggregate borrower groups.
+NEW_NODES = {
+    "ethena/usdtb-reserve": ("protocol", "USDtb reserve (tokenised T-bills held for USDtb)", "issuer_reserve"),
+    "cex_perp_venues/stream-manager": ("external", "External fund manager used by Stream (lost $93M)", "cefi"),
+    "morpho/wstETH-ETH": ("protocol", "Morpho Blue market wstETH / WETH", "isolated_market"),
+    "morpho/PT-USDC": ("protocol", "Morpho Blue markets Ethena PTs / USDC-USDT", "isolated_market"),
+    "morpho/cbBTC-USDC": ("protocol", "Morpho Blue market cbBTC / USDC (Coinbase loans, Base)", "isolated_market"),
+    "morpho/rsETH-ETH": ("protocol", "Morpho Blue market rsETH / WETH", "isolated_market"),
+    "morpho/deUSD-USDC": ("protocol", "Morpho Blue market deUSD / USDC", "isolated_market"),
+    "morpho/xUSD-USDC": ("protocol", "Morpho Blue private market xUSD / USDC funded by Elixir", "isolated_market"),
+    "euler/yield-PT": ("protocol", "Euler Yield cluster (Pendle PT collateral)", "isolated_cluster"),
+    "euler/xUSD-USDC": ("protocol", "Euler cluster lending against xUSD", "isolated_cluster"),
+    "euler/rsETH-ETH": ("protocol", "Euler cluster lending against rsETH", "isolated_cluster"),
+    "silo/USDX-USDC": ("protocol", "Silo (Arbitrum) USDX market, curated by Re7", "isolated_market"),
+    "silo/xUSD-USDC": ("protocol", "Silo xUSD / USDC market", "isolated_market"),
+}
+
+#: Lenders and pass-through holders whose suppliers (or liquidity providers, or restakers) are mostly
+#: outside the graph: at face value their equity is closed to zero with external liabilities.
+POOLED = ("eigenlayer", "aave_core", "aave_prime", "aave_l2", "morpho", "euler", "fluid", "silo", "compound",
+          "gearbox", "curve", "balancer", "telosc", "mev_capital", "re7")
+
+
+def _provenance(e: dict) -> dict:
+    rec = {"relation": e["kind"], "as_of": e["as_of"], "source": e["source"],
+           "from_sample": _edge_ref(e["holder"], e["token_or_issuer"])}
+    if "note" in e:
+        rec["note"] = e["note"]
+    if e.get("derived"):
+        rec["derived"] = True
+    return rec
+
+
+class _V2:
+    """Accumulates the nodes and edges of the version-2 graph."""
+
+    def __init__(self, sample: dict):
+        self.sample = sample
+        self.edges_in = {(e["holder"], e["token_or_issuer"]): e for e in sample["edges"]}
+        self.used: set[tuple[str, str]] = set()
+        self.nodes: dict[str, dict] = {}
+        self.edges: list[dict] = []
+
+    def src(self, holder, target) -> dict:
+        pair = (holder, target)
+        self.used.add(pair)
+        return self.edges_in[pair]
+
+    def node(self, node_id: str) -> str:
+        if node_id not in self.nodes:
+            if node_id in NEW_NODES:
+                kind, label, category = NEW_NODES[node_id]
+            elif "/" in node_id:  # an aggregate borrower group
+                kind, label, category = "position", f"Borrowers of {node_id.split('/')[0]} against " \
+                    f"{node_id.split('/', 1)[1].rsplit('-', 1)[0]} (aggregate)", "borrower_group"
+            else:
+                raise KeyError(f"unknown node {node_id!r}")
+            parent = node_id.split("/", 1)[0]
+            assert parent in self.nodes, f"{node_id}: {parent} is not a sample node"
+            self.nodes[node_id] = {"id": node_id, "kind": kind, "label": label, "category": category,
+                                   "part_of": parent}
+        return node_id
+
+    def claim(self, debtor, creditor, amount, prov, **meta):
+        self.edges.append({"kind": "claim", "debtor": self.node(debtor), "creditor": self.node(creditor),
+                           "amount": amount, **prov, **meta})
+
+    def holding(self, holder, token, amount, prov, **meta):
+        self.edges.append({"kind": "holding", "holder": self.node(holder), "token": self.node(token),
+                           "amount": amount, **prov, **meta})
+
+    def position(self, lender, borrower, collateral_token, debt_token, params: str, prov, *,
+                 collateral, debt=None, debt_note=None, collateral_note=None, supplier=None):
+        p = PARAMS[params]
+        rec = {"kind": "collateral", "lender": self.node(lender), "borrower": self.node(borrower),
+               "collateral_token": collateral_token, "collateral": collateral, "debt_token": debt_token}
+        if debt is None:
+            debt = UTILISATION * p.ltv * collateral
+            rec["estimate"] = True
+            rec["method"] = (f"debt = {UTILISATION:g} x LTV {p.ltv:g} x collateral (aggregate borrowers use "
+                             f"{UTILISATION:.0%} of their borrowing power; calibrated on " + UTILISATION_SOURCE + ")")
+        elif debt_note:
+            rec["estimate"] = True
+            rec["method"] = debt_note
+        if collateral_note:
+            rec["estimate"] = True
+            rec["method"] = collateral_note
+        rec.update(debt=debt, liquidation_threshold=p.lt, liquidation_bonus=p.bonus, close_factor=p.close_factor,
+                   oracle=p.oracle, ltv=p.ltv, params_source=p.source, params_note=p.note)
+        if p.estimate:
+            rec["params_estimate"] = True
+        rec.update(prov)
+        self.edges.append(rec)
+        if supplier is not None:
+            for c in self.edges:  # one supply claim per (market, supplier), summed over its positions
+                if c["kind"] == "claim" and (c["debtor"], c["creditor"]) == (lender, supplier):
+                    c["amount"] += debt
+                    c["from_sample"] += ", " + prov["from_sample"]
+                    break
+            else:
+                sup_prov = dict(prov, relation="supply", estimate=True,
+                                method="the market's suppliers have lent what its borrowers owe (idle liquidity "
+                                       "ignored)")
+                sup_prov.pop("note", None)
+                sup_prov.pop("merged", None)
+                sup_prov.pop("merge_note", None)
+                self.claim(lender, supplier, debt, sup_prov)
+        return debt
+
+
+#: Sample rows that map one to one. A holding: the holder owns the token or base asset (valued at its
+#: market price). A claim: (sample holder, sample target) -> debtor owes creditor the amount.
+V2_HOLDINGS = [
+    ("lido", "ETH"), ("eigenlayer", "ETH"), ("kelp", "stETH"), ("kelp", "ETH"), ("renzo", "ETH"),
+    ("ethena", "stETH"), ("ethena", "USDS"), ("sky", "TBILLS"), ("sky", "USDC"), ("spark", "TBILLS"),
+    ("stream", "USDC"), ("curve", "stETH"), ("curve", "ETH"), ("balancer", "stETH"),
+]
+V2_CLAIMS = [
+    # issuer -> token: the issuer owes its token's holders (the token's backing)
+    (("stETH", "lido"), "lido", "stETH"), (("weETH", "etherfi"), "etherfi", "weETH"),
+    (("rsETH", "kelp"), "kelp", "rsETH"), (("ezETH", "renzo"), "renzo", "ezETH"),
+    (("USD0pp", "usual"), "usual", "USD0pp"), (("xUSD", "stream"), "stream", "xUSD"),
+    (("deUSD", "elixir"), "elixir", "deUSD"), (("USDX", "stablelabs"), "stablelabs", "USDX"),
+    (("sUSDS", "USDS"), "sky", "sUSDS"),
+    # deposits: the depositor holds a claim on the venue
+    (("ethena", "cex_perp_venues"), "cex_perp_venues", "ethena"), (("ethena", "aave_core"), "aave_core", "ethena"),
+    (("sky", "spark"), "spark", "sky"), (("spark", "morpho"), "morpho", "spark"),
+    (("euler", "telosc"), "telosc", "euler"),
+    # Stream's $93M sat with an external fund manager (its own node, so that its loss hits Stream only)
+    (("stream", "cex_perp_venues"), "cex_perp_venues/stream-manager", "stream"),
+]
+#: Secured positions, one per sample collateral row: (sample holder, collateral token) -> lender,
+#: aggregate borrower, debt token, parameters (PARAMS), supplier of an isolated market (None: pooled
+#: lender whose suppliers are outside the graph or already in it). Debt = UTILISATION x LTV x collateral.
+V2_POSITIONS = [
+    # SparkLend (pooled, an Aave v3 fork)
+    (("spark", "stETH"), "spark", "spark/stETH-loopers", "ETH", "spark_eth_emode", None),
+    (("spark", "weETH"), "spark", "spark/weETH-loopers", "ETH", "spark_eth_emode", None),
+    (("spark", "rsETH"), "spark", "spark/rsETH-loopers", "ETH", "spark_eth_emode", None),
+    # Aave instances (pooled); rsETH loops borrow wstETH (the 'rsETH LST main' e-mode)
+    (("aave_core", "stETH"), "aave_core", "aave_core/stETH-loopers", "ETH", "aave_eth_emode", None),
+    (("aave_core", "weETH"), "aave_core", "aave_core/weETH-loopers", "ETH", "aave_eth_emode", None),
+    (("aave_core", "rsETH"), "aave_core", "aave_core/rsETH-loopers", "stETH", "aave_rseth_lst", None),
+    (("aave_core", "PT_Ethena"), "aave_core", "aave_core/PT-loopers", "USDC", "aave_pt_emode", None),
+    (("aave_core", "USDe"), "aave_core", "aave_core/USDe-borrowers", "USDC", "aave_usde_emode", None),
+    (("aave_core", "sUSDe"), "aave_core", "aave_core/sUSDe-loopers", "USDC", "aave_susde_emode", None),
+    (("aave_prime", "stETH"), "aave_prime", "aave_prime/stETH-loopers", "ETH", "aave_prime_eth_emode", None),
+    (("aave_l2", "rsETH"), "aave_l2", "aave_l2/rsETH-borrowers", "ETH", "aave_linea_wrseth", None),
+    # Morpho Blue: isolated markets supplied by the 'morpho' vault layer
+    (("morpho", "stETH"), "morpho/wstETH-ETH", "morpho/wstETH-loopers", "ETH", "morpho_wsteth", "morpho"),
+    (("morpho", "rsETH"), "morpho/rsETH-ETH", "morpho/rsETH-loopers", "ETH", "morpho_rseth", "morpho"),
+    # Euler: clusters supplied by the 'euler' vault layer
+    (("euler", "PT_Ethena"), "euler/yield-PT", "euler/PT-loopers", "USDC", "euler_pt", "euler"),
+    (("euler", "USD0pp"), "euler/yield-PT", "euler/USD0pp-loopers", "USDC", "euler_usd0pp", "euler"),
+    (("euler", "rsETH"), "euler/rsETH-ETH", "euler/rsETH-loopers", "ETH", "euler_rseth", "euler"),
+    (("euler", "xUSD"), "euler/xUSD-USDC", "euler/xUSD-loopers", "USDC", "euler_stream", "euler"),
+    # Fluid and Compound v3 (pooled), Gearbox and a curator's vaults (their own lenders)
+    (("fluid", "stETH"), "fluid", "fluid/stETH-loopers", "ETH", "fluid_lst", None),
+    (("fluid", "weETH"), "fluid", "fluid/weETH-loopers", "stETH", "fluid_lst", None),
+    (("compound", "rsETH"), "compound", "compound/rsETH-borrowers", "ETH", "compound_rseth", None),
+    (("compound", "deUSD"), "compound", "compound/deUSD-borrowers", "USDC", "compound_stream", None),
+    (("gearbox", "ezETH"), "gearbox", "gearbox/ezETH-accounts", "ETH", "gearbox_ezeth", None),
+    (("mev_capital", "xUSD"), "mev_capital", "mev_capital/xUSD-loopers", "USDC", "euler_stream", None),
+    # Silo (isolated markets); the sample's 'silo' node stands for the xUSD market's lenders
+    (("silo", "xUSD"), "silo/xUSD-USDC", "silo/xUSD-loopers", "USDC", "silo_stream", "silo"),
+]
+
+
+def build_defi_v2(sample: dict) -> dict:
+    """The sample graph with the cross-collateral mechanics of format version 2.
+
+    See graphs/README.md for the mapping of every sample edge; each choice is commented below.
+    """
+    g = _V2(sample)
+    for n in sample["nodes"]:
+        rec = {k: v for k, v in n.items() if k != "name"}
+        rec["label"] = n.get("name", n["id"])
+        if n["id"] == "ETH":
+            rec["price"] = ETH_PRICE
+        if n["id"] in TOKEN_MARKET:
+            m = dict(TOKEN_MARKET[n["id"]])
+            rec["price"] = m.pop("price")
+            rec["impact_exponent"] = IMPACT_EXPONENT
+            rec["impact_exponent_estimate"] = True
+            rec.update(m)
+            if rec["price"] == ETH_PRICE:
+                rec["price_note"] = "ETH parity at the ETH reference price (exchange rate to ETH not modelled)"
+        elif n["id"] in TOKEN_PRICE:
+            price, note = TOKEN_PRICE[n["id"]]
+            rec["price"] = price
+            if note:
+                rec["price_note"] = note
+        g.nodes[n["id"]] = rec
+    g.nodes["USDtb"]["issuer"] = "ethena/usdtb-reserve"
+    g.nodes["USDtb"]["issuer_note"] = ("the sample names ethena; USDtb's T-bill reserve is held apart from USDe's "
+                                       "backing, so it is its own issuer node")
+
+    for pair in V2_HOLDINGS:
+        e = g.src(*pair)
+        g.holding(pair[0], pair[1], e["amount_usd"], _provenance(e))
+    for pair, debtor, creditor in V2_CLAIMS:
+        e = g.src(*pair)
+        g.claim(debtor, creditor, e["amount_usd"], _provenance(e))
+    for pair, lender, borrower, debt_token, params, supplier in V2_POSITIONS:
+        e = g.src(*pair)
+        g.position(lender, borrower, pair[1], debt_token, params, _provenance(e), collateral=e["amount_usd"],
+                   supplier=supplier)
+
+    # -- rows that merge, split or need a sourced amount ---------------------------------------------------
+    # ether.fi's ETH (6B) is the ETH it restakes through EigenLayer (6B): one asset, held as a claim on
+    # EigenLayer, which holds the ETH (19.7B, the rest for restakers outside the graph).
+    g.src("etherfi", "ETH")
+    e = g.src("etherfi", "eigenlayer")
+    g.claim("eigenlayer", "etherfi", e["amount_usd"], _provenance(e),
+            merged=["etherfi->ETH"], merge_note="ether.fi's ETH backing is the ETH it restakes via EigenLayer")
+    # Ethena: USDe supply 8.7B of which 4.7B sits in the sUSDe contract; both tokens are claims on Ethena.
+    e_usde, e_susde = g.src("USDe", "ethena"), g.src("sUSDe", "USDe")
+    g.claim("ethena", "sUSDe", e_susde["amount_usd"], _provenance(e_susde),
+            method="sUSDe is USDe staked with Ethena: the 4.7B of USDe in the sUSDe contract is Ethena's "
+                   "obligation to sUSDe holders")
+    g.claim("ethena", "USDe", e_usde["amount_usd"] - e_susde["amount_usd"], _provenance(e_usde), estimate=True,
+            method="USDe supply 8.7B minus the 4.7B held by the sUSDe contract")
+    # Ethena supplies USDtb to Aave Core (a claim on the pool, above) and the pool holds it (idle).
+    e = g.src("aave_core", "USDtb")
+    g.holding("aave_core", "USDtb", e["amount_usd"], _provenance(e),
+              same_funds_as="ethena->aave_core", method="the USDtb Ethena supplied, held by the pool")
+    e = g.src("USDtb", "TBILLS")
+    g.holding("ethena/usdtb-reserve", "TBILLS", e["amount_usd"], _provenance(e))
+    g.claim("ethena/usdtb-reserve", "USDtb", e["amount_usd"], _provenance(e))
+    # Sky: USDS + DAI 9.9B, of which ~4B in savings (sUSDS, above).
+    e = g.src("USDS", "sky")
+    g.claim("sky", "USDS", e["amount_usd"] - g.edges_in[("sUSDS", "USDS")]["amount_usd"], _provenance(e),
+            estimate=True, method="USDS + DAI 9.9B minus the ~4B in savings (sUSDS)")
+    # Pendle: the USDe locked in Pendle (one amount, recorded twice in the sample) backs the PTs.
+    e_pend, e_pt = g.src("pendle", "USDe"), g.src("PT_Ethena", "USDe")
+    g.holding("pendle", "USDe", e_pend["amount_usd"], _provenance(e_pend),
+              merged=["PT_Ethena->USDe"], merge_note="the USDe locked in Pendle is the PTs' backing")
+    g.claim("pendle", "PT_Ethena", e_pt["amount_usd"], _provenance(e_pt))
+    g.holding("usual", "TBILLS", g.edges_in[("USD0pp", "usual")]["amount_usd"],
+              {"relation": "backing", "as_of": "2025-01-09", "source": URL["usual_backing"]}, estimate=True,
+              method="USD0++ is staked USD0, backed by tokenised T-bills: backing taken equal to the 1B TVL")
+    e = g.src("spark", "USDe")
+    g.holding("spark", "USDe", e["amount_usd"], _provenance(e), estimate=True,
+              method="the allocation cap taken as filled; held directly by the Spark Liquidity Layer")
+    # Sourced debts: ezETH on Aave Prime ($520M of wstETH), Morpho's PT markets ($420M).
+    e = g.src("aave_prime", "ezETH")
+    g.position("aave_prime", "aave_prime/ezETH-loopers", "ezETH", "stETH", "aave_prime_lrt_lst", _provenance(e),
+               collateral=e["amount_usd"], debt=520e6)
+    e = g.src("morpho", "PT_Ethena")
+    g.position("morpho/PT-USDC", "morpho/PT-loopers", "PT_Ethena", "USDC", "morpho_pt", _provenance(e),
+               collateral=e["amount_usd"], debt=420e6,
+               debt_note="sourced: the PT collateral 'drives $420M stable borrows'", supplier="morpho")
+    # Loans with a sourced debt and an estimated collateral: collateral = debt / (UTILISATION x LLTV).
+    loans = [
+        # Coinbase's BTC-backed loans (> $1B) on Morpho: the sample's BTC-collateral row is the same loans.
+        (("morpho", "coinbase_loans"), ["morpho->BTC"], "morpho/cbBTC-USDC", "coinbase_loans", "BTC", "morpho_btc",
+         "morpho", "the sample's BTC collateral and Coinbase debt rows describe the same loans"),
+        # Elixir lent $68M USDC to Stream against xUSD through a private Morpho market.
+        (("elixir", "stream"), [], "morpho/xUSD-USDC", "stream", "xUSD", "morpho_stream", "elixir", None),
+        # TelosC's vaults lent $123M against xUSD; their depositors are Euler's (the sample's simplification).
+        (("telosc", "stream"), [], "telosc", "stream", "xUSD", "euler_stream", None, None),
+    ]
+    for pair, merged, lender, borrower, token, params, supplier, merge_note in loans:
+        e = g.src(*pair)
+        for ref in merged:
+            g.src(*ref.split("->"))
+        prov = _provenance(e)
+        if merged:
+            prov.update(merged=merged, merge_note=merge_note)
+        ltv = PARAMS[params].ltv
+        g.position(lender, borrower, token, "USDC", params, prov,
+                   collateral=e["amount_usd"] / (UTILISATION * ltv), debt=e["amount_usd"],
+                   collateral_note=f"sourced debt; collateral = debt / ({UTILISATION:g} x LLTV {ltv:g})",
+                   supplier=supplier)
+    # Stream holds ~90% of deUSD and posted it on Morpho to borrow USDC: one position, two sample rows;
+    # Re7 curates Silo's USDX market: the same $12.5M at the curator and at the venue.
+    for pair, other, lender, borrower, params, supplier, merge_note in (
+            (("morpho", "deUSD"), ("stream", "deUSD"), "morpho/deUSD-USDC", "stream", "morpho_stream", None,
+             "the deUSD Stream holds is the deUSD it posted on Morpho"),
+            (("silo", "USDX"), ("re7", "USDX"), "silo/USDX-USDC", "silo/USDX-borrowers", "silo_stream", "re7",
+             "Re7 curates the Silo USDX market: the same $12.5M at the curator and the venue")):
+        e = g.src(*pair)
+        g.src(*other)
+        g.position(lender, borrower, pair[1], "USDC", params,
+                   dict(_provenance(e), merged=[_edge_ref(*other)], merge_note=merge_note),
+                   collateral=e["amount_usd"], supplier=supplier)
+    missing = set(g.edges_in) - g.used
+    if missing:
+        raise ValueError(f"sample edges not mapped: {sorted(missing)}")
+    _close_balance_sheets(g)
+    sample_ids = [n["id"] for n in sample["nodes"]]
+    return {
+        "format": GRAPH_FORMAT, "version": 2, "name": "defi", "as_of": sample["as_of"], "currency": "USD",
+        "description": ("DeFi cross-collateral graph with the mechanics of format version 2: issuers hold base "
+                        "assets and owe their tokens; tokens carry issuer, price and market depth; Aave instances, "
+                        "Spark, Fluid and Compound lend as pools, Morpho markets and Euler clusters as isolated "
+                        "lenders, each through secured positions of aggregate borrower groups with the venue's "
+                        "liquidation threshold, bonus, close factor and oracle. Every edge keeps its as_of and "
+                        "source; estimates are flagged. See graphs/README.md."),
+        "source": "graphs/sources/sample_graph.json",
+        "nodes": [g.nodes[i] for i in sample_ids] + [g.nodes[i] for i in sorted(set(g.nodes) - set(sample_ids))],
+        "edges": g.edges,
+    }
+
+
+def face_balance(nodes: dict, edges: list[dict]) -> dict[str, tuple[float, float]]:
+    """(assets, obligations) of every node at reference prices, before any shock.
+
+    Assets: external assets + holdings + claims held + positions (the lender's debt outstanding, the
+    borrower's collateral minus debt). Obligations: claims owed + external liabilities.
+    """
+    a = {i: float(n.get("external_assets", 0.0)) for i, n in nodes.items()}
+    o = {i: float(n.get("external_liabilities", 0.0)) for i, n in nodes.items()}
+    for e in edges:
+        if e["kind"] == "claim":
+            if nodes[e["debtor"]]["kind"] == "asset":
+                a[e["creditor"]] += e["amount"]
+            else:
+                a[e["creditor"]] += e["amount"]
+                o[e["debtor"]] += e["amount"]
+        elif e["kind"] == "holding":
+            a[e["holder"]] += e["amount"]
+        else:
+            a[e["lender"]] += min(e["debt"], e["collateral"])
+            a[e["borrower"]] += max(0.0, e["collateral"] - e["debt"])
+    return {i: (a[i], o[i]) for i in nodes}
+
+
+def _close_balance_sheets(g: _V2) -> None:
+    """Close every balance sheet at reference prices (see graphs/README.md, "Balance-sheet closure").
+
+    * A node that owes more inside the graph than the graph shows it owning gets the difference as
+      external assets: assets the sources do not itemise (Ethena's hedged spot and stablecoins, the
+      collateral at CEX venues, the rest of deUSD's backing, ...).
+    * A pooled lender, vault layer, DEX pool or restaking custodian in POOLED owes what it holds beyond its
+      in-graph creditors to suppliers outside the graph (external liabilities), so its equity is zero:
+      a loss at the pool is the suppliers' loss.
+    Tokens are pass-through (their holders are outside L) and base assets owe nothing; both are skipped.
+    """
+    bal = face_balance(g.nodes, g.edges)
+    for i, n in g.nodes.items():
+        if n["kind"] in ("token", "asset"):
+            continue
+        assets, owed = bal[i]
+        gap = assets - owed
+        if gap < -0.5:
+            n["external_assets"] = _num(-gap)
+            n["external_assets_note"] = ("balance closure: assets the sources do not itemise, so that the node is "
+                                         "solvent at reference prices")
+        elif gap > 0.5 and (i in POOLED or n.get("category") in ("isolated_market", "isolated_cluster")):
+            n["external_liabilities"] = _num(gap)
+            n["external_liabilities_note"] = ("balance closure: suppliers, liquidity providers or restakers outside "
+                                              "the graph own what the node holds beyond its in-graph creditors")
+
+
+# ------------------------------------------------------------------------------ scenarios
+#: Named historical scenarios, each replayed on the reference-date graph (defi.json). The figures and
+#: their sources are those of graphs/sources (defi-facts); every shock names its basis in its note.
+SCENARIOS = [
+    {"name": "steth-depeg-2022",
+     "description": ("June 2022: stETH traded up to about 6% below ETH while the largest stETH/ETH Curve pool "
+                     "shrank sevenfold, from $4.6B to $621M in six weeks. Replayed on today's graph: most stETH "
+                     "collateral now sits behind exchange-rate oracles, so the depeg reaches holders through the "
+                     "price, not through liquidations."),
+     "source": URL["steth_2022"],
+     "shocks": [{"type": "depeg", "node": "stETH", "change": -0.06,
+                 "note": "trough of the stETH/ETH discount, June 2022", "source": URL["steth_slippage"]},
+                {"type": "liquidity", "node": "stETH", "depth_factor": 0.135,
+                 "note": "Curve stETH/ETH pool $4.6B -> $621M (621/4600)", "source": URL["steth_2022"]}]},
+    {"name": "ezeth-depeg-2024",
+     "description": ("24 April 2024: ezETH lost its peg when Renzo announced its airdrop terms; market-price "
+                     "oracles fell about 20% (DEX prints down to -80%) and Gearbox and Morpho positions were "
+                     "liquidated (115 Gearbox accounts, 10,650 ezETH sold). Exchange-rate oracles (Aave) did "
+                     "not move."),
+     "source": URL["ezeth_event"],
+     "shocks": [{"type": "depeg", "node": "ezETH", "change": -0.2,
+                 "note": "market-feed depeg of about 20%", "source": URL["ezeth_event"]}]},
+    {"name": "usd0pp-floor-2025",
+     "description": ("9 January 2025: Usual replaced USD0++'s 1:1 redemption with a floor price of 0.87, and "
+                     "USD0++ traded down to the floor; hardcoded-oracle loops on Euler and Morpho carried the "
+                     "difference."),
+     "source": URL["usual_backing"],
+     "shocks": [{"type": "depeg", "node": "USD0pp", "change": -0.13,
+                 "note": "redemption floor 0.87", "source": URL["usual_backing"]}]},
+    {"name": "usde-eth-crash-2025",
+     "description": ("10-11 October 2025: in the largest liquidation day of the crypto market, USDe traded at "
+                     "about 0.65 on Binance while Binance's USDe book liquidity fell from $89M to about $2M; ETH "
+                     "fell about 15% intraday. Replayed as if the venue-local depeg were the market price "
+                     "everywhere (a severe but historical magnitude)."),
+     "source": "https://insightainow.com/2025/10/15/orderbook-data-provides-insights-into-usde-crash-details",
+     "shocks": [{"type": "depeg", "node": "USDe", "change": -0.35,
+                 "note": "Binance low of about 0.65 (venue-local in October 2025)",
+                 "source": "https://insightainow.com/2025/10/15/orderbook-data-provides-insights-into-usde-crash-details"},
+                {"type": "liquidity", "node": "USDe", "depth_factor": 0.0225,
+                 "note": "Binance USDe book liquidity $89M -> ~$2M (2/89)",
+                 "source": "https://insightainow.com/2025/10/15/orderbook-data-provides-insights-into-usde-crash-details"},
+                {"type": "price", "node": "ETH", "change": -0.15,
+                 "note": "approximate intraday ETH fall on 10 October 2025 (market data, not from the cited page)"}]},
+    {"name": "stream-elixir-2025",
+     "description": ("3-4 November 2025: Stream Finance disclosed that an external fund manager had lost $93M of "
+                     "its assets; xUSD collapsed, Elixir's deUSD (65% of it a $68M loan to Stream against xUSD) "
+                     "followed, and lenders in curated markets with hardcoded oracles (TelosC, Elixir, MEV "
+                     "Capital, Re7, Euler, Morpho, Silo, Compound) were left with $285M of exposure."),
+     "source": "https://www.coinfeather.com/en/news/how-stream-finance-and-elixir-collapsed/28967",
+     "shocks": [{"type": "asset_loss", "node": "cex_perp_venues/stream-manager", "fraction": 1.0,
+                 "note": "the $93M held by the external fund manager is lost",
+                 "source": "https://www.coinfeather.com/en/news/how-stream-finance-and-elixir-collapsed/28967"}]},
+    {"name": "balancer-exploit-2025",
+     "description": ("3 November 2025: an exploit drained $128.6M from Balancer v2 pools ($776M TVL before), "
+                     "a loss borne by the pools' liquidity providers, among them stETH pools."),
+     "source": "https://panewslab.deeptrading.me/en/articles/db36f287-46aa-4d07-8888-10bf6d61cee3",
+     "shocks": [{"type": "asset_loss", "node": "balancer", "fraction": 0.166,
+                 "note": "$128.6M of $776M TVL (128.6/776)",
+                 "source": "https://panewslab.deeptrading.me/en/articles/db36f287-46aa-4d07-8888-10bf6d61cee3"}]},
+    {"name": "kelp-forged-supply",
+     "description": ("18 April 2026: 116,500 rsETH (18% of supply) were minted without backing through Kelp's "
+                     "LayerZero bridge and posted as collateral; every holder's claim on Kelp's reserves was "
+                     "diluted, and exchange-rate oracles, which follow the redemption value, moved. Lenders "
+                     "(Aave, Compound, Euler, SparkLend) were left with bad debt."),
+     "source": ("https://bitcoinsuisse.com/industry-blog/large-etf-inflows-strategy-ytd-buying-87-5-of-bitcoins-"
+                "yearly-issuance-defi-outflows-amid-kelpdao-hack"),
+     "shocks": [{"type": "forged_supply", "node": "rsETH", "fraction": 0.18,
+                 "note": "116,500 forged rsETH = 18% of supply",
+                 "source": ("https://bitcoinsuisse.com/industry-blog/large-etf-inflows-strategy-ytd-buying-87-5-of-"
+                            "bitcoins-yearly-issuance-defi-outflows-amid-kelpdao-hack")}]},
+]
+
+
+def build_scenarios() -> dict:
+    return {"format": SCENARIO_FORMAT, "version": 1,
+            "description": ("Historical stress scenarios for graphs/defi.json, each replayed on the graph's "
+                            "reference date; see graphs/README.md."),
+            "scenarios": SCENARIOS}
+
+
 # ------------------------------------------------------------------------------ driver
 def outputs(sample: dict | None = None) -> dict[str, str]:
     """Every bundled file's name and text."""
     sample = load_sample() if sample is None else sample
-    out = {"defi-v1.json": dumps_graph(build_defi_v1(sample))}
+    out = {"defi-v1.json": dumps_graph(build_defi_v1(sample)), "defi.json": dumps_graph(build_defi_v2(sample))}
     for name, build in SMALL_GRAPHS.items():
         out[f"{name}.json"] = dumps_graph(build())
+    out["scenarios.json"] = dumps_scenarios(build_scenarios())
     return out
 
 

@@ -17,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 GRAPHS = ROOT / "graphs"
 SAMPLE = GRAPHS / "sources" / "sample_graph.json"
 SMALL = ("chain", "ring", "star", "complete")
-ALL_GRAPHS = ("defi-v1",) + SMALL
+ALL_GRAPHS = ("defi", "defi-v1") + SMALL
 
 
 def _load_builder():
@@ -191,3 +191,149 @@ def test_hand_derivation_matches_an_independent_reference(name):
     # conservation: equity lost + outside creditors' loss = the shock
     lost = net.equity().sum() - np.maximum(assets - pbar, 0).sum() + outside_loss
     assert math.isclose(lost, (net.external_assets - e).sum(), abs_tol=1e-12)
+
+
+def test_engine_clears_the_textbook_networks_as_derived_by_hand():
+    from exposure.clearing import eisenberg_noe
+
+    for name, (shock, payments, rounds, equity_after, outside_loss) in HAND.items():
+        r = eisenberg_noe(read_graph(GRAPHS / f"{name}.json"), shock)
+        assert r.converged
+        np.testing.assert_allclose(r.payments, payments, atol=1e-9)
+        assert np.asarray(r.default_round).tolist() == rounds
+        np.testing.assert_allclose(r.equity, equity_after, atol=1e-9)
+        assert math.isclose(r.external_creditor_loss, outside_loss, abs_tol=1e-9)
+        assert r.n_defaults == sum(1 for k in rounds if k)
+
+
+# ----------------------------------------------------------------------------- defi.json (version 2)
+@pytest.fixture(scope="module")
+def v2():
+    return read_graph(GRAPHS / "defi.json")
+
+
+def test_v2_keeps_every_sample_node_id_and_splits_with_a_slash(v2, sample):
+    ids = [n["id"] for n in sample["nodes"]]
+    assert list(v2.node_ids[: len(ids)]) == ids
+    for extra in v2.node_ids[len(ids):]:
+        parent, sep, part = extra.partition("/")
+        assert sep and part and parent in ids, extra
+    assert v2.version == 2 and len(v2.holdings) and len(v2.positions)
+
+
+def test_v2_accounts_for_every_sample_edge(sample):
+    doc = _doc("defi")
+    seen = set()
+    for e in doc["edges"]:
+        for ref in e.get("from_sample", "").split(", ") + e.get("merged", []):
+            seen.add(ref)
+    assert {f"{e['holder']}->{e['token_or_issuer']}" for e in sample["edges"]} <= seen
+
+
+def test_v2_tokens_have_issuer_price_and_consistent_depth(v2):
+    nodes = v2.nodes
+    tokens = nodes[nodes["kind"] == "token"]
+    assert tokens["issuer"].notna().all()
+    assert (tokens["price"] > 0).all()
+    deep = tokens[tokens["depth"].notna()]
+    assert {"stETH", "weETH", "ezETH", "rsETH", "USDe", "sUSDe", "USDtb"} == set(deep.index)
+    assert deep["depth_slippage"].between(0, 1).all() and (deep["impact_exponent"] > 0).all()
+    assert deep["depth_source"].str.startswith("https://").all()
+    # weETH: 15,000 weETH within 7.5% at the $3,900 ETH reference price
+    assert deep.at["weETH", "depth"] == 15000 * 3900 and deep.at["weETH", "depth_slippage"] == 0.075
+
+
+def test_v2_positions_carry_parameters_and_flag_estimates(v2):
+    pos = v2.positions
+    assert len(pos) == 31
+    assert pos["liquidation_threshold"].between(0.5, 1).all()
+    assert (pos["debt"] <= pos["collateral"] * pos["liquidation_threshold"]).all()  # healthy at reference
+    assert pos["params_source"].str.startswith("https://").all()
+    assert pos.loc[pos["method"].notna(), "estimate"].eq(True).all()
+    assert set(pos["oracle"]) == {"market", "exchange_rate", "hardcoded", "linear_discount"}
+    lenders = set(pos["lender"].astype(str))
+    assert {"aave_core", "spark", "fluid", "compound"} <= lenders  # pooled
+    assert {"morpho/wstETH-ETH", "morpho/deUSD-USDC", "euler/yield-PT"} <= lenders  # isolated
+    # sourced debts: ezETH on Aave Prime 520M, Morpho PT markets 420M, Elixir's loan to Stream 68M
+    by = {(str(r.lender), str(r.collateral_token)): r.debt for r in pos.itertuples()}
+    assert by[("aave_prime", "ezETH")] == 520e6 and by[("morpho/PT-USDC", "PT_Ethena")] == 420e6
+    assert by[("morpho/xUSD-USDC", "xUSD")] == 68e6
+
+
+def test_v2_balance_sheets_are_closed(v2, build):
+    from exposure.mechanics import solve_system
+
+    # No shock: nobody defaults and nothing is lost (independent check of the closure in build.py).
+    r = solve_system(v2)
+    s = r.summary()
+    assert s["n_defaults"] == 0 and s["bad_debt"] == 0 and s["total_loss"] == 0 and s["converged"]
+    doc = _doc("defi")
+    nodes = {n["id"]: n for n in doc["nodes"]}
+    bal = build.face_balance(nodes, doc["edges"])
+    for i in build.POOLED:  # pooled lenders own nothing: every dollar belongs to their suppliers
+        a, o = bal[i]
+        assert math.isclose(a, o, rel_tol=1e-12), i
+
+
+# ----------------------------------------------------------------------------- scenarios
+@pytest.fixture(scope="module")
+def scenarios():
+    from exposure.scenarios import read_scenarios
+
+    return read_scenarios(GRAPHS / "scenarios.json")
+
+
+def test_scenarios_parse_and_apply_to_the_defi_graph(scenarios, v2):
+    assert len(scenarios) >= 5
+    assert {"steth-depeg-2022", "ezeth-depeg-2024", "stream-elixir-2025", "kelp-forged-supply",
+            "usde-eth-crash-2025"} <= {s.name for s in scenarios}
+    for s in scenarios:
+        assert s.description and s.source.startswith("https://")
+        s.check(v2)
+        assert not s.to_market_shock(v2).is_empty
+
+
+def _solve(v2, scenarios, name):
+    from exposure.mechanics import solve_system
+
+    (s,) = [x for x in scenarios if x.name == name]
+    r = solve_system(v2, s.to_market_shock(v2))
+    assert r.summary()["converged"]
+    return r
+
+
+def test_stream_scenario_by_hand(v2, scenarios):
+    r = _solve(v2, scenarios, "stream-elixir-2025")
+    tok = r.tokens_frame().set_index("token")
+    # After the $93M loss Stream owns its $63M of USDC and nothing else of value: its xUSD-collateral
+    # positions (debt/collateral = 0.9 x 0.915 = 0.8235) are under water once xUSD is worth less than
+    # 0.8235, and the deUSD position (61.76 owed on 75 of deUSD) once deUSD is worth less than 0.8235.
+    # So Stream pays 63 of the 160 it owes its xUSD holders: r_xUSD = 63/160 = 0.39375.
+    r_x = 63 / 160
+    assert math.isclose(tok.at["xUSD", "redemption_value"] / 1.27, r_x, rel_tol=1e-6)
+    # Elixir owes deUSD 105 and owns 37 (closure) + its market's recovery on the $68M loan, whose
+    # collateral is 68/0.8235 = 82.58 of xUSD: r_deUSD = (37 + 82.58 x 0.39375) / 105 = 0.66205.
+    r_d = (37 + 68e6 / (0.9 * 0.915) / 1e6 * r_x) / 105
+    assert math.isclose(tok.at["deUSD", "redemption_value"], r_d, rel_tol=1e-6)
+    # Hardcoded oracles never liquidate: the whole loss arrives as bad debt.
+    assert r.summary()["liquidated"] == 0 and r.summary()["bad_debt"] > 0
+
+
+def test_kelp_scenario_dilutes_rseth_by_the_forged_fraction(v2, scenarios):
+    r = _solve(v2, scenarios, "kelp-forged-supply")
+    tok = r.tokens_frame().set_index("token")
+    # forged supply 18% of the real supply: r = R_kelp / 1.18 with Kelp itself untouched (R_kelp = 1)
+    assert math.isclose(tok.at["rsETH", "redemption_value"], 3900 / 1.18, rel_tol=1e-9)
+    assert tok.at["rsETH", "price_after"] < tok.at["rsETH", "redemption_value"]  # fire sales below redemption
+    bad = r.nodes_frame().set_index("node")["bad_debt"]
+    assert bad["aave_core"] > 0  # exchange-rate oracle follows the diluted redemption value
+
+
+def test_ezeth_depeg_liquidates_market_oracles_only(v2, scenarios):
+    r = _solve(v2, scenarios, "ezeth-depeg-2024")
+    pos = r.positions_frame()
+    seized = {(str(a), str(b)): x for a, b, x in zip(pos["lender"], pos["collateral_token"], pos["seized"])}
+    assert seized[("gearbox", "ezETH")] > 0  # market oracle: the depeg triggers liquidation
+    assert seized[("aave_prime", "ezETH")] == 0  # exchange-rate oracle: a market depeg does not
+    tok = r.tokens_frame().set_index("token")
+    assert tok.at["ezETH", "redemption_value"] == 3900  # Renzo itself lost nothing
