@@ -7,6 +7,8 @@ The network model and its direction convention live in :mod:`exposure.network`:
 from .exceptions import (ConvergenceError, ConvergenceWarning, ExposureError, GraphFormatError,
                          InvalidNetworkError, InvalidShockError, Problem)
 from .network import EDGE_KINDS, NODE_KINDS, ExposureNetwork
+from .scenarios import Scenario, read_scenarios
+from .stress import ReverseStressResult, StressResult, reverse_stress, run_scenarios
 
 __version__ = "0.1.0"
 
@@ -14,4 +16,5 @@ __all__ = [
     "ExposureNetwork", "EDGE_KINDS", "NODE_KINDS",
     "ExposureError", "InvalidNetworkError", "GraphFormatError", "InvalidShockError",
     "ConvergenceError", "ConvergenceWarning", "Problem",
+    "Scenario", "read_scenarios", "run_scenarios", "reverse_stress", "StressResult", "ReverseStressResult",
 ]
