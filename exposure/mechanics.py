@@ -425,6 +425,13 @@ class SystemResult:
         Largest change in the last round (price ratio, relative payment, relative liquidation).
     conservation_residual : float
         Relative gap of the value balance (see the module docstring).
+    value_lost : float
+        External value destroyed, ``Σ e_before − Σ e_after`` (shocks, price falls, liquidation
+        bonuses paid to outside liquidators). Up to the conservation residual,
+        ``total_loss + Σ_{token nodes} loss = value_lost + (default_costs − default_costs_before)``:
+        every dollar lost is somebody's loss.
+    default_costs, default_costs_before : float
+        Rogers–Veraart default costs in the shocked and unshocked states (0 under Eisenberg–Noe).
     status : int
         0 converged, 1 round limit reached, 2 the clearing did not converge.
     message : str
@@ -473,6 +480,9 @@ class SystemResult:
     iterations: int = 0
     residual: float = 0.0
     conservation_residual: float = 0.0
+    value_lost: float = 0.0
+    default_costs: float = 0.0
+    default_costs_before: float = 0.0
     status: int = 0
     message: str = ""
     alpha: float = 1.0
@@ -573,15 +583,15 @@ class SystemResult:
 
 
 # ======================================================================== solve_system
-def _balance_gap(model: MechanicsModel, e, payments, assets, defaulted, alpha, beta) -> tuple[float, float]:
-    """(gap, scale) of ``Σ e = Σ equity + Σ p·x/p̄ + Σ default costs`` (module docstring, "Conservation")."""
+def _balance_gap(model: MechanicsModel, e, payments, assets, defaulted, alpha, beta):
+    """(gap, scale, default costs) of ``Σ e = Σ equity + Σ p·x/p̄ + Σ default costs`` (module docstring)."""
     pbar = model.pbar
     share_out = np.asarray(model.Pi.sum(axis=1)).ravel()
     ext_paid = payments * np.where(pbar > 0, 1.0 - share_out, 0.0)
     received = assets - e
     costs = np.where(defaulted, (1.0 - alpha) * e + (1.0 - beta) * received, 0.0)
     gap = float(np.sum(e) - np.sum(_equity(model, assets)) - np.sum(ext_paid) - np.sum(costs))
-    return abs(gap), max(1.0, float(np.sum(e)))
+    return abs(gap), max(1.0, float(np.sum(e))), float(np.sum(costs))
 
 
 def _external_loss(model: MechanicsModel, payments, x) -> float:
@@ -698,7 +708,7 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
         bad_node = liq_node = np.zeros(n)
     gaps = [_balance_gap(model, s.e, s.payments, s.assets, s.defaulted, kw["alpha"], kw["beta"])
             for s in (after, before)]
-    conservation = max(g / sc for g, sc in gaps)
+    conservation = max(g / sc for g, sc, _ in gaps)
     status = 0 if after.converged else (2 if "clearing" in after.message else 1)
     inner = after.inner
     default_round = after.default_round
@@ -722,6 +732,8 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
         n_defaults=int(after.defaulted.sum()), converged=bool(after.converged and before.converged),
         iterations=int(after.iterations), residual=float(after.residual),
         conservation_residual=float(conservation), status=status,
+        value_lost=float(np.sum(before.e) - np.sum(after.e)), default_costs=gaps[0][2],
+        default_costs_before=gaps[1][2],
         message=after.message if before.converged else f"unshocked state: {before.message}",
         alpha=kw["alpha"], beta=kw["beta"],
         method="eisenberg-noe" if kw["alpha"] == kw["beta"] == 1.0 else "rogers-veraart",

@@ -286,6 +286,14 @@ def test_value_is_conserved(seed, alpha, beta):
     # Σ e = Σ equity + what external creditors receive + default costs, to the clearing's tolerance
     res = solve_system(random_network(seed), random_shock(seed), alpha=alpha, beta=beta)
     assert res.conservation_residual < 1e-8
+    # loss side: every dollar lost is somebody's. The losses of the non-token nodes and of the external
+    # creditors (total_loss) and of the token nodes (their holders' value, held through the price) are
+    # the external value destroyed (shock, price falls, bonuses to outside liquidators) plus what
+    # defaults destroy on top (Rogers–Veraart default costs; zero under Eisenberg–Noe).
+    token_loss = float(res.loss[res.kinds == "token"].sum())
+    destroyed = res.value_lost + (res.default_costs - res.default_costs_before)
+    assert res.value_lost > 0
+    assert res.total_loss + token_loss == pytest.approx(destroyed, rel=1e-8, abs=1e-8)
 
 
 def test_price_impact_formula():
