@@ -6,6 +6,7 @@ The network model and its direction convention live in :mod:`exposure.network`:
 
 from .exceptions import (ConvergenceError, ConvergenceWarning, ExposureError, GraphFormatError,
                          InvalidNetworkError, InvalidShockError, Problem)
+from .mechanics import MarketShock, SystemResult, solve_system
 from .network import EDGE_KINDS, NODE_KINDS, ExposureNetwork
 from .scenarios import Scenario, read_scenarios
 from .stress import ReverseStressResult, StressResult, reverse_stress, run_scenarios
@@ -16,5 +17,6 @@ __all__ = [
     "ExposureNetwork", "EDGE_KINDS", "NODE_KINDS",
     "ExposureError", "InvalidNetworkError", "GraphFormatError", "InvalidShockError",
     "ConvergenceError", "ConvergenceWarning", "Problem",
+    "MarketShock", "SystemResult", "solve_system",
     "Scenario", "read_scenarios", "run_scenarios", "reverse_stress", "StressResult", "ReverseStressResult",
 ]
