@@ -19,7 +19,8 @@ from ._io_common import decode_text, format_error, locate, object_frame
 from ._validation import _describe, sort_problems
 from .exceptions import Problem
 
-__all__ = ["parse_json_graph", "JsonLocator", "json_path", "FORMAT_NAME", "VERSIONS", "document_to_frames"]
+__all__ = ["parse_json_graph", "JsonLocator", "json_path", "FORMAT_NAME", "VERSIONS", "document_to_frames",
+           "schema_problems", "graph_schema"]
 
 FORMAT_NAME = "exposure-graph"
 VERSIONS = (1, 2)
@@ -221,7 +222,7 @@ def parse_json_graph(data, name: str, *, strict: bool = True):
         structural = any(p.table is None for p in errors)
         raise (GraphFormatError if structural else InvalidNetworkError)(problems)
     net = ExposureNetwork._assemble(node_table, tables, meta, tuple(problems))
-    return net, problems, doc
+    return net, problems, (doc, loc)
 
 
 def _parse_path(path: str) -> list:
@@ -234,3 +235,40 @@ def _parse_path(path: str) -> list:
         else:
             parts.append(json.loads(m.group(3)))
     return parts
+
+
+def graph_schema() -> dict:
+    """The JSON Schema of the graph format shipped in ``exposure/schemas/graph.schema.json``."""
+    from importlib import resources
+    return json.loads(resources.files("exposure").joinpath("schemas/graph.schema.json").read_text("utf-8"))
+
+
+def _record_key(path: str) -> str:
+    parts = _parse_path(path)
+    return json_path(*parts[:2] if parts and parts[0] in ("nodes", "edges") and len(parts) > 1 else parts[:1])
+
+
+def schema_problems(doc, locator: JsonLocator, existing: list[Problem], name: str) -> list[Problem]:
+    """Violations of the shipped JSON Schema on records that have no problem reported yet.
+
+    The reader's own checks cover the schema; a violation on a record the reader
+    found nothing wrong with is reported as an error of its own.
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(graph_schema())
+    seen = {_record_key(p.location.split(" ")[0]) for p in existing if p.location and p.location.startswith("$")}
+    out = []
+    for err in validator.iter_errors(doc):
+        path = err.json_path
+        if err.validator == "required":
+            missing = re.findall(r"'([^']+)' is a required property", err.message)
+            path = json_path(*_parse_path(path), *(missing[:1]))
+        key = _record_key(path)
+        if key in seen or "$" in seen and key == "$":
+            continue
+        seen.add(key)
+        parts = _parse_path(path)
+        out.append(Problem("error", f"The document does not match the graph format's JSON Schema: {err.message}.",
+                           file=name, location=f"{path} (line {locator.line(parts)})"))
+    return out

@@ -31,7 +31,7 @@ from typing import Any
 from ._io_common import format_error, locate, read_bytes, source_name
 from ._io_convert import graph_frames, to_frames, to_networkx, write_csv, write_json
 from ._io_csv import read_csv_graph
-from ._io_json import parse_json_graph
+from ._io_json import parse_json_graph, schema_problems
 from ._io_table import read_exposure_table
 from ._io_xml import parse_xml_graph, write_xml
 from ._validation import build_tables, sort_problems
@@ -75,13 +75,17 @@ def _read(source, format, strict, **table_options):
         raise ValueError(f"format must be one of {', '.join(FORMATS)}. Got {format!r} instead.")
     if fmt == "json":
         data, name = read_bytes(source)
-        return parse_json_graph(data, name, strict=strict)[:2]
+        net, problems, (doc, locator) = parse_json_graph(data, name, strict=strict)
+        if table_options.get("schema"):
+            problems = problems + schema_problems(doc, locator, problems, name)
+        return net, problems
     if fmt == "csv":
         return read_csv_graph(source, strict=strict)
     if fmt in ("graphml", "gexf"):
         data, name = read_bytes(source)
         G = parse_xml_graph(data, name, fmt)
         return _from_graph(G, name=name, strict=strict, text_input=True, xml=fmt)
+    table_options.pop("schema", None)
     return read_exposure_table(source, strict=strict, **table_options)
 
 
@@ -146,10 +150,14 @@ def check_graph(source, format: str | None = None, **table_options
 
     Returns ``(network, problems)``: the network built from the valid records
     (``None`` when the input cannot be read at all) and the list of errors and
-    warnings in file order. ``OSError`` (missing file) is still raised.
+    warnings in file order. A JSON document is also checked against the JSON
+    Schema of the format (``exposure/schemas/graph.schema.json``); violations the
+    reader has not already reported are added. ``OSError`` (missing file) is
+    still raised. ``table_options`` (``version``, ``nodes``) apply to a long
+    exposure table.
     """
     try:
-        net, problems = _read(source, format, False, **table_options)
+        net, problems = _read(source, format, False, schema=True, **table_options)
     except GraphFormatError as err:
         return None, list(err.problems)
     except InvalidNetworkError as err:  # pragma: no cover - strict=False does not raise these
