@@ -47,9 +47,10 @@ def test_summary_matches_each_solve_run_alone(net, stressed):
         assert tuple(row)[1:] == tuple(s[c] for c in SUMMARY_COLUMNS[1:]), sc.name
 
 
-def test_node_losses_add_up_to_the_total(stressed):
+def test_node_losses_add_up_to_the_total(net, stressed):
     # total_loss = sum over non-token nodes of the equity lost + the rise of the outside creditors' loss;
     # with no outside creditor losing before the shock (checked), the latter is external_creditor_loss.
+    assert solve_system(net).summary()["external_creditor_loss"] == 0.0
     nodes = stressed.nodes_frame()
     for name, row in stressed.summary_frame().set_index("scenario").iterrows():
         mine = nodes[(nodes["scenario"] == name) & (nodes["kind"] != "token")]
