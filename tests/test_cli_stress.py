@@ -2,6 +2,7 @@
 
 import io
 import json
+import pathlib
 
 import pandas as pd
 import pytest
@@ -10,6 +11,7 @@ from test_stress_cases import fire_sale_network, loop_network, two_token_network
 
 from cli import cli
 
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCENARIOS = {"format": "exposure-scenario", "version": 1, "scenarios": [
     {"name": "eth-30", "description": "ETH falls 30%", "shocks": [{"type": "price", "node": "ETH", "change": -0.3}]},
     {"name": "steth-depeg", "shocks": [{"type": "depeg", "node": "stETH", "change": -0.25}]}]}
@@ -180,3 +182,21 @@ def test_help_shows_the_examples():
     example = result.output.split("Example:", 1)[1]
     assert "exposure stress graphs/defi.json graphs/scenarios.json" in example
     assert '--reverse --shock-type depeg --node all --target "bad_debt>1e8"' in example
+
+
+def test_reverse_on_a_version_1_chain():
+    # graphs/chain.json: a -> b -> c -> d each owe the next 10; external assets 12, 3, 8, 1. An asset loss s at
+    # a leaves it 12(1 - s) < 10 above s = 1/6 (first default); b (3 + what a pays < 10) defaults once a pays
+    # less than 7, above s = 5/12; c never (it keeps 8 + at least 3). A loss at b, c or d defaults nobody:
+    # each keeps at least 10 of what it owes (b: 10 from a, c: 10 from b, d owes nothing).
+    chain = str(ROOT / "graphs" / "chain.json")
+    one = csv(run(chain, "--reverse", "--shock-type", "asset_loss", "--target", "n_defaults>=1", "--format", "csv"))
+    assert list(one["node"]) == ["a", "b", "c", "d"]
+    assert 1 / 6 <= one["breaking_shock"][0] <= 1 / 6 + 1e-4 and one["breaking_shock"][1:].isna().all()
+    two = csv(run(chain, "--reverse", "--shock-type", "asset_loss", "--node", "a", "--target", "n_defaults>1",
+                  "--format", "csv"))
+    assert 5 / 12 <= two["breaking_shock"][0] <= 5 / 12 + 1e-4 and two["value_at_breaking_shock"][0] == 2
+    # Total loss = the equity a loses, 12 s (no outside creditors): 6 at s = 0.5.
+    half = csv(run(chain, "--reverse", "--shock-type", "asset_loss", "--node", "a", "--target", "total_loss>=6",
+                   "--format", "csv"))
+    assert 0.5 <= half["breaking_shock"][0] <= 0.5 + 1e-4
