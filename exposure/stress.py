@@ -54,6 +54,7 @@ import re
 import time
 import warnings
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -90,12 +91,12 @@ class _ReverseShock:
 
 #: Shock types reverse stress searches over, with the size field and the default largest size.
 #: ``forged_supply`` is searched up to 10 (ten unbacked units per backed one: redemption value ÷ 11).
-REVERSE_SHOCKS: Mapping[str, _ReverseShock] = {
+REVERSE_SHOCKS: Mapping[str, _ReverseShock] = MappingProxyType({
     "price": _ReverseShock("change", -1.0, 1.0),
     "depeg": _ReverseShock("change", -1.0, 1.0),
     "asset_loss": _ReverseShock("fraction", 1.0, 1.0),
     "forged_supply": _ReverseShock("fraction", 1.0, 10.0),
-}
+})
 
 
 # =============================================================================== stress runs

@@ -254,3 +254,15 @@ def test_every_shock_type_has_a_market_shock_field():
             size = -0.5 if f == "change" else 0.5
             s = Scenario.from_dict({"name": "x", "shocks": [{"type": t, "node": "n", f: size}]})
             assert sum(len(v) for v in market_shock_fields(s.shocks).values()) == 1
+
+
+def test_to_market_shock(net):
+    (s,) = parse_scenarios(doc(KELP), file="scenarios.json")
+    shock = s.to_market_shock(net)
+    assert dict(shock.asset_loss) == {"stream": 0.6} and dict(shock.price_change) == {"ETH": -0.3}
+    assert dict(shock.depeg) == {"xUSD": -0.8} and dict(shock.forged_supply) == {"rsETH": 0.18}
+    assert dict(shock.depth_factor) == {"stETH": 0.15} and dict(shock.asset_loss_amount) == {}
+    bad = Scenario.from_dict({"name": "b", "shocks": [{"type": "depeg", "node": "nope", "change": -0.1}]},
+                             file="f.json")
+    with pytest.raises(InvalidShockError, match=r"^f\.json: scenario 'b', shock 0 \(depeg\): unknown node 'nope'"):
+        bad.to_market_shock(net)
