@@ -200,3 +200,11 @@ def test_reverse_on_a_version_1_chain():
     half = csv(run(chain, "--reverse", "--shock-type", "asset_loss", "--node", "a", "--target", "total_loss>=6",
                    "--format", "csv"))
     assert 0.5 <= half["breaking_shock"][0] <= 0.5 + 1e-4
+
+
+def test_scenarios_from_standard_input(files):
+    graph, _ = files
+    result = CliRunner().invoke(cli, ["stress", graph, "-", "--format", "csv"], input=json.dumps(SCENARIOS))
+    assert list(csv(result)["scenario"]) == ["eth-30", "steth-depeg"]
+    bad = CliRunner().invoke(cli, ["stress", graph, "-"], input="{")
+    assert bad.exit_code == 1 and bad.stderr.startswith("Error: <stdin>: line 1, column 2: not valid JSON")
