@@ -97,7 +97,6 @@ def _update(cand, n_c, h, acc, U, warm, inq, tol, nxt, nd):
     """One Picard round on the candidates: ``h ← min(1, h + acc)`` (plain, ``acc`` = Λ Δh) or
     ``h ← min(1, U + acc)`` (warm, ``acc`` = the running excess of ``h0 + Λ h`` over ``Λ y``)."""
     n_next = 0
-    residual = 0.0
     for q0 in range(n_c):
         j = cand[q0]
         inq[j] = -1
@@ -111,13 +110,11 @@ def _update(cand, n_c, h, acc, U, warm, inq, tol, nxt, nd):
         d = new - h[j]
         if d > 0.0:
             h[j] = new
-            if d > residual:
-                residual = d
             if d > tol:
                 nxt[n_next] = j
                 nd[n_next] = d
                 n_next += 1
-    return n_next, residual
+    return n_next
 
 
 @_jit
@@ -134,11 +131,10 @@ def _warm_one(s, psi, indptr, indices, w, v, tol, max_iter, k, eps, y, U, zero, 
     if psi > 0.0:
         n_t, n_c = _spread(s, psi, indptr, indices, w, zero, h, acc, mark, stamp, touched, n_t, inq, cand, n_c)
     it = 0
-    residual = 0.0
     warm = False
     while n_c > 0 and it < max_iter:
         it += 1
-        n_next, residual = _update(cand, n_c, h, acc, U, warm, inq, tol, nxt, nd)
+        n_next = _update(cand, n_c, h, acc, U, warm, inq, tol, nxt, nd)
         n_c = 0
         if not warm and k >= 0 and n_next > 0 and mark[k] == stamp and h[k] >= eps:
             warm = True                    # restart from x0 = max(h, y): acc = h0 + Λ(x0 − y)
@@ -160,8 +156,8 @@ def _warm_one(s, psi, indptr, indices, w, v, tol, max_iter, k, eps, y, U, zero, 
         for q0 in range(n_next):
             n_t, n_c = _spread(nxt[q0], nd[q0], indptr, indices, w, base, h, acc, mark, stamp, touched, n_t,
                                inq, cand, n_c)
+    residual = 0.0                         # converged: nothing left to propagate
     if n_c > 0:                            # iteration limit: what was still to move
-        residual = 0.0
         for q0 in range(n_c):
             j = cand[q0]
             inq[j] = -1
