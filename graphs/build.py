@@ -218,9 +218,8 @@ def build_ring() -> dict:
     edges = [_claim("a", "b", 10), _claim("b", "c", 10), _claim("c", "d", 10), _claim("d", "a", 10)]
     return _small("ring", (
         "Ring a->b->c->d->a, each owing the next 10; a also owes 10 to creditors outside the network and has "
-        "external assets 12; b, c, d have none (equity 2, 0, 0, 0). Without a shock everyone pays in full "
-        "(the cycle funds itself; p = 0 also clears b, c, d, and the greatest clearing vector is the one "
-        "reported). Shock a=0.5 (12 -> 6): defaults in rounds 1, 2, 3, 4 (a, b, c, d); the loss comes back "
+        "external assets 12; b, c, d have none (equity 2, 0, 0, 0): they pass on any shortfall in full. Without "
+        "a shock everyone pays in full (the cycle funds itself). Shock a=0.5 (12 -> 6): defaults in rounds 1, 2, 3, 4 (a, b, c, d); the loss comes back "
         "round the ring to a: p_a = 6 + p_a/2, so payments (12, 6, 6, 6), outside creditors receive 6 of 10 "
         "(loss 4), equity lost 2; 2 + 4 = 6 = the shock. Demonstrates a cycle amplifying a loss."),
         nodes, edges)
