@@ -613,6 +613,9 @@ def build_defi_v2(sample: dict) -> dict:
         rec["label"] = n.get("name", n["id"])
         if n["id"] == "ETH":
             rec["price"] = ETH_PRICE
+        elif n["kind"] == "asset" and n["id"] not in ("USDC", "USDT", "TBILLS"):
+            rec["price_note"] = ("no unit price in the sources: amounts are USD, and the price field keeps its "
+                                 "default (1, a USD-equivalent unit)")
         if n["id"] in TOKEN_MARKET:
             m = dict(TOKEN_MARKET[n["id"]])
             rec["price"] = m.pop("price")
@@ -648,7 +651,7 @@ def build_defi_v2(sample: dict) -> dict:
     g.src("etherfi", "ETH")
     e = g.src("etherfi", "eigenlayer")
     g.claim("eigenlayer", "etherfi", e["amount_usd"], _provenance(e),
-            merged=["etherfi->ETH"], merge_note="ether.fi's ETH backing is the ETH it restakes via EigenLayer")
+            merged="etherfi->ETH", merge_note="ether.fi's ETH backing is the ETH it restakes via EigenLayer")
     # Ethena: USDe supply 8.7B of which 4.7B sits in the sUSDe contract; both tokens are claims on Ethena.
     e_usde, e_susde = g.src("USDe", "ethena"), g.src("sUSDe", "USDe")
     g.claim("ethena", "sUSDe", e_susde["amount_usd"], _provenance(e_susde),
@@ -670,7 +673,7 @@ def build_defi_v2(sample: dict) -> dict:
     # Pendle: the USDe locked in Pendle (one amount, recorded twice in the sample) backs the PTs.
     e_pend, e_pt = g.src("pendle", "USDe"), g.src("PT_Ethena", "USDe")
     g.holding("pendle", "USDe", e_pend["amount_usd"], _provenance(e_pend),
-              merged=["PT_Ethena->USDe"], merge_note="the USDe locked in Pendle is the PTs' backing")
+              merged="PT_Ethena->USDe", merge_note="the USDe locked in Pendle is the PTs' backing")
     g.claim("pendle", "PT_Ethena", e_pt["amount_usd"], _provenance(e_pt))
     g.holding("usual", "TBILLS", g.edges_in[("USD0pp", "usual")]["amount_usd"],
               {"relation": "backing", "as_of": "2025-01-09", "source": URL["usual_backing"]}, estimate=True,
@@ -702,7 +705,7 @@ def build_defi_v2(sample: dict) -> dict:
             g.src(*ref.split("->"))
         prov = _provenance(e)
         if merged:
-            prov.update(merged=merged, merge_note=merge_note)
+            prov.update(merged=", ".join(merged), merge_note=merge_note)
         ltv = PARAMS[params].ltv
         g.position(lender, borrower, token, "USDC", params, prov,
                    collateral=e["amount_usd"] / (UTILISATION * ltv), debt=e["amount_usd"],
@@ -718,7 +721,7 @@ def build_defi_v2(sample: dict) -> dict:
         e = g.src(*pair)
         g.src(*other)
         g.position(lender, borrower, pair[1], "USDC", params,
-                   dict(_provenance(e), merged=[_edge_ref(*other)], merge_note=merge_note),
+                   dict(_provenance(e), merged=_edge_ref(*other), merge_note=merge_note),
                    collateral=e["amount_usd"], supplier=supplier)
     missing = set(g.edges_in) - g.used
     if missing:

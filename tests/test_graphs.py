@@ -240,7 +240,7 @@ def test_v2_accounts_for_every_sample_edge(sample):
     doc = _doc("defi")
     seen = set()
     for e in doc["edges"]:
-        for ref in e.get("from_sample", "").split(", ") + e.get("merged", []):
+        for ref in e.get("from_sample", "").split(", ") + e.get("merged", "").split(", "):
             seen.add(ref)
     assert {f"{e['holder']}->{e['token_or_issuer']}" for e in sample["edges"]} <= seen
 
@@ -352,3 +352,22 @@ def test_ezeth_depeg_liquidates_market_oracles_only(v2, scenarios):
     assert seized[("aave_prime", "ezETH")] == 0  # exchange-rate oracle: a market depeg does not
     tok = r.tokens_frame().set_index("token")
     assert tok.at["ezETH", "redemption_value"] == 3900  # Renzo itself lost nothing
+
+
+@pytest.mark.parametrize("fmt", ["csv", "graphml", "gexf"])
+def test_bundled_defi_graph_survives_every_file_format(v2, tmp_path, fmt):
+    from exposure.io import write_graph
+
+    dest = tmp_path / ("graph" if fmt == "csv" else f"graph.{fmt}")
+    write_graph(v2, dest, fmt)
+    back = read_graph(dest)
+    assert back.equals(v2)  # nodes, claims, external assets and liabilities
+
+    def rows(net, table, cols):  # edge order may differ between formats (GraphML groups edges by node)
+        return sorted(tuple(str(x) for x in r) for r in getattr(net, table)[cols].itertuples(index=False))
+
+    pcols = ["lender", "borrower", "collateral_token", "debt_token", "collateral", "debt", "liquidation_threshold",
+             "liquidation_bonus", "close_factor", "oracle", "as_of", "source"]
+    assert rows(back, "positions", pcols) == rows(v2, "positions", pcols)
+    hcols = ["holder", "token", "amount", "as_of", "source"]
+    assert rows(back, "holdings", hcols) == rows(v2, "holdings", hcols)
