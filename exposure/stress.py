@@ -440,6 +440,17 @@ def _search_node(response: _Response, node: str, target: Target, max_shock: floa
 #: With ``n_jobs=None``, search in two processes when one process is expected to take longer than this.
 AUTO_PARALLEL_SECONDS = 2.0
 
+def _auto_jobs(estimate: float) -> int:
+    """Two processes when the search is long (forking costs ~0.1 s) and a core is idle, else one.
+
+    On a machine whose cores are already busy (load average ≥ cores − 1), a second
+    process only competes for them: measured 0.5× the speed of one at load 4.5 on 2 cores.
+    """
+    cores = os.cpu_count() or 1
+    idle = cores - os.getloadavg()[0] if hasattr(os, "getloadavg") else cores
+    return 2 if cores >= 2 and estimate > AUTO_PARALLEL_SECONDS and idle >= 1 else 1
+
+
 #: State of a reverse-stress run handed to forked worker processes (networks are not pickled).
 _WORKER: dict[str, Any] = {}
 
@@ -484,9 +495,10 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
         Worker processes for several nodes (each searches whole nodes; forked,
         so the network is shared, not copied); 1 runs in this process. None:
         two processes when the search is expected to take more than
-        :data:`AUTO_PARALLEL_SECONDS` (estimated from the unshocked solve),
-        else one. On two cores, two processes take 0.6–0.8 of the time of one
-        (``benchmarks/bench_stress.py``).
+        :data:`AUTO_PARALLEL_SECONDS` (estimated from the unshocked solve)
+        and a core is idle, else one. On two cores, two processes take 0.6–0.8
+        of the time of one while the machine is otherwise quiet, and are slower
+        when other jobs hold the cores (``benchmarks/bench_stress.py``).
 
     Returns
     -------
@@ -531,9 +543,7 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
     one_solve = time.perf_counter() - started
     converged0 = response.converged
     if n_jobs is None:
-        # Worth forking only when the search outlasts starting the workers (~0.1 s) many times over.
-        estimate = one_solve * (2 + math.log2(1 / precision) + scan) * len(nodes)
-        n_jobs = min(2, os.cpu_count() or 1) if estimate > AUTO_PARALLEL_SECONDS else 1
+        n_jobs = _auto_jobs(one_solve * (2 + math.log2(1 / precision) + scan) * len(nodes))
     if n_jobs > 1 and len(nodes) > 1:
         _WORKER.update(response=response, target=target, max_shock=max_shock, precision=precision, scan=scan,
                        value_at_zero=value_at_zero)

@@ -213,3 +213,16 @@ def test_no_warning_when_everything_converges():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert reverse_stress(loop_network(), "price", "ETH", "bad_debt>0").converged
+
+
+def test_automatic_worker_count(monkeypatch):
+    from exposure import stress
+
+    monkeypatch.setattr(stress.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(stress.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert stress._auto_jobs(60.0) == 2 and stress._auto_jobs(0.5) == 1  # long search, idle core: fork
+    monkeypatch.setattr(stress.os, "getloadavg", lambda: (1.5, 1.5, 1.5))
+    assert stress._auto_jobs(60.0) == 1  # both cores busy elsewhere: a second process would only compete
+    monkeypatch.setattr(stress.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(stress.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert stress._auto_jobs(60.0) == 1
