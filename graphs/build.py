@@ -797,13 +797,15 @@ def _close_balance_sheets(g: _V2) -> None:
 #: their sources are those of graphs/sources (defi-facts); every shock names its basis in its note.
 SCENARIOS = [
     {"name": "steth-depeg-2022",
-     "description": ("June 2022: stETH traded up to about 6% below ETH while the largest stETH/ETH Curve pool "
+     "description": ("June 2022: stETH traded up to 8% below ETH while the largest stETH/ETH Curve pool "
                      "shrank sevenfold, from $4.6B to $621M in six weeks. Replayed on today's graph: most stETH "
                      "collateral now sits behind exchange-rate oracles, so the depeg reaches holders through the "
                      "price, not through liquidations."),
      "source": URL["steth_2022"],
-     "shocks": [{"type": "depeg", "node": "stETH", "change": -0.06,
-                 "note": "trough of the stETH/ETH discount, June 2022", "source": URL["steth_slippage"]},
+     "shocks": [{"type": "depeg", "node": "stETH", "change": -0.08,
+                 "note": "the record stETH discount to ETH, 8%, in June 2022 (Celsius, Three Arrows)",
+                 "source": ("https://www.coindesk.com/markets/2022/07/13/wobble-in-steth-price-shows-fear-celsius-"
+                            "might-dump-435m-stake/")},
                 {"type": "liquidity", "node": "stETH", "depth_factor": 0.135,
                  "note": "Curve stETH/ETH pool $4.6B -> $621M (621/4600)", "source": URL["steth_2022"]}]},
     {"name": "ezeth-depeg-2024",
@@ -824,7 +826,7 @@ SCENARIOS = [
     {"name": "usde-eth-crash-2025",
      "description": ("10-11 October 2025: in the largest liquidation day of the crypto market, USDe traded at "
                      "about 0.65 on Binance while Binance's USDe book liquidity fell from $89M to about $2M; ETH "
-                     "fell about 15% intraday. Replayed as if the venue-local depeg were the market price "
+                     "fell 16%. Replayed as if the venue-local depeg were the market price "
                      "everywhere (a severe but historical magnitude)."),
      "source": "https://insightainow.com/2025/10/15/orderbook-data-provides-insights-into-usde-crash-details",
      "shocks": [{"type": "depeg", "node": "USDe", "change": -0.35,
@@ -833,8 +835,10 @@ SCENARIOS = [
                 {"type": "liquidity", "node": "USDe", "depth_factor": 0.0225,
                  "note": "Binance USDe book liquidity $89M -> ~$2M (2/89)",
                  "source": "https://insightainow.com/2025/10/15/orderbook-data-provides-insights-into-usde-crash-details"},
-                {"type": "price", "node": "ETH", "change": -0.15,
-                 "note": "approximate intraday ETH fall on 10 October 2025 (market data, not from the cited page)"}]},
+                {"type": "price", "node": "ETH", "change": -0.16,
+                 "note": "Ethereum fell 16% in the eight hours of the liquidation cascade",
+                 "source": ("https://yellow.com/research/trump-100-china-tariff-how-one-announcement-liquidated-"
+                            "dollar19-billion-in-crypto")}]},
     {"name": "stream-elixir-2025",
      "description": ("3-4 November 2025: Stream Finance disclosed that an external fund manager had lost $93M of "
                      "its assets; xUSD collapsed, Elixir's deUSD (65% of it a $68M loan to Stream against xUSD) "
