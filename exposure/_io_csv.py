@@ -69,54 +69,83 @@ def _utf8_error(path: str) -> GraphFormatError:
 _PARSER_LINE = re.compile(r"(?:line|row) (\d+)")
 
 
-def read_csv_table(path: str, *, categorical=(), text=()) -> pd.DataFrame:
-    """Read one CSV file; every cell kept as written (no NA guessing), errors as GraphFormatError.
+#: Rows per chunk when node references are resolved while reading (bounds the memory taken by
+#: the Python strings of one chunk).
+CHUNK_ROWS = 2_000_000
 
-    Columns in ``categorical`` are read as categoricals, those in ``text`` as
-    strings; the others are numbers where every cell is a number, else strings.
-    """
+
+def _header(path: str) -> list[str]:
     _check_bytes(path)
-    try:
-        with open(path, "rb") as fh:
-            header = fh.readline()
-    except OSError:
-        raise
+    with open(path, "rb") as fh:
+        header = fh.readline()
     if not header.strip():
         raise format_error("The file is empty; expected a header line with column names.", path, "line 1")
     try:
-        cols = next(csv.reader([header.decode("utf-8-sig", errors="replace").rstrip("\r\n")]))
+        return next(csv.reader([header.decode("utf-8-sig", errors="replace").rstrip("\r\n")]))
     except (csv.Error, StopIteration):
-        cols = []
-    dtype = {c: "category" for c in cols if c in categorical}
-    dtype.update({c: str for c in cols if c in text and c not in dtype})
-    try:
-        frame = pd.read_csv(path, dtype=dtype, na_filter=False, encoding="utf-8-sig", engine="c",
-                            skipinitialspace=False)
-    except UnicodeDecodeError:
-        raise _utf8_error(path) from None
-    except pd.errors.EmptyDataError:
-        raise format_error("The file is empty; expected a header line with column names.", path, "line 1")
-    except pd.errors.ParserError as err:
-        msg = str(err).strip()
-        m = _PARSER_LINE.search(msg)
-        if "EOF inside string" in msg:
-            raise format_error("A quoted cell is never closed (is the file truncated?); expected a closing "
-                               "double quote.", path, f"line {int(m.group(1)) + 1}" if m else None) from None
-        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-        if fields:
-            raise format_error(f"Expected {fields.group(1)} cells as in the header. Got {fields.group(3)} instead.",
-                               path, f"line {fields.group(2)}") from None
-        raise format_error(f"Cannot parse the CSV file: {msg}", path) from None
-    for c in dtype:
-        if dtype[c] == "category" and frame[c].cat.categories.dtype.kind in "iufb":
-            # numeric-looking ids: read that column again as text so that "01" stays "01"
-            text_col = pd.read_csv(path, usecols=[c], dtype=str, na_filter=False, encoding="utf-8-sig")[c]
-            frame[c] = text_col.astype("category")
-    dup = [c for c in frame.columns if re.search(r"\.\d+$", str(c)) and str(c).rsplit(".", 1)[0] in cols
-           and cols.count(str(c).rsplit(".", 1)[0]) > 1]
+        return []
+
+
+def _parser_error(err: Exception, path: str) -> GraphFormatError:
+    if isinstance(err, UnicodeDecodeError):
+        return _utf8_error(path)
+    if isinstance(err, pd.errors.EmptyDataError):
+        return format_error("The file is empty; expected a header line with column names.", path, "line 1")
+    msg = str(err).strip()
+    m = _PARSER_LINE.search(msg)
+    if "EOF inside string" in msg:
+        return format_error("A quoted cell is never closed (is the file truncated?); expected a closing "
+                            "double quote.", path, f"line {int(m.group(1)) + 1}" if m else None)
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+    if fields:
+        return format_error(f"Expected {fields.group(1)} cells as in the header. Got {fields.group(3)} instead.",
+                            path, f"line {fields.group(2)}")
+    return format_error(f"Cannot parse the CSV file: {msg}", path)
+
+
+def read_csv_table(path: str, *, text=(), refs=(), node_ids=None) -> pd.DataFrame:
+    """Read one CSV file; every cell kept as written (no NA guessing), errors as GraphFormatError.
+
+    Columns in ``text`` are read as strings; the others are numbers where every
+    cell is a number, else strings. Columns in ``refs`` (node references) are
+    resolved against ``node_ids`` chunk by chunk while reading and returned as
+    categoricals whose categories are the node ids followed by any unknown
+    values, so that no column of millions of Python strings is ever held.
+    """
+    cols = _header(path)
+    dup = [c for c in cols if cols.count(c) > 1]
     if dup:
-        raise format_error(f"The header names column {str(dup[0]).rsplit('.', 1)[0]!r} more than once; "
-                           "expected each column once.", path, "line 1")
+        raise format_error(f"The header names column {dup[0]!r} more than once; expected each column once.",
+                           path, "line 1")
+    refs = [c for c in cols if c in refs]
+    dtype = {c: str for c in cols if c in text or c in refs}
+    kw = dict(dtype=dtype, na_filter=False, encoding="utf-8-sig", engine="c")
+    try:
+        if not refs:
+            frame = pd.read_csv(path, **kw)
+        else:
+            lookup = pd.Index(pd.unique(np.asarray(node_ids, dtype=object)))
+            extras: dict[str, int] = {}
+            parts, codes = [], {c: [] for c in refs}
+            for chunk in pd.read_csv(path, chunksize=CHUNK_ROWS, **kw):
+                for c in refs:
+                    values = chunk[c].to_numpy(dtype=object)
+                    code = lookup.get_indexer(values)
+                    unknown = np.flatnonzero(code < 0)
+                    if len(unknown):
+                        for v in pd.unique(values[unknown]):
+                            extras.setdefault(v, len(lookup) + len(extras))
+                        code[unknown] = [extras[v] for v in values[unknown]]
+                    codes[c].append(code.astype(np.int32))
+                parts.append(chunk.drop(columns=refs))
+            frame = pd.concat(parts, ignore_index=True) if parts else pd.read_csv(path, **kw).drop(columns=refs)
+            categories = lookup.append(pd.Index(list(extras), dtype=object)) if extras else lookup
+            for c in refs:
+                frame[c] = pd.Categorical.from_codes(np.concatenate(codes[c]) if codes[c] else
+                                                     np.zeros(0, np.int32), categories=categories)
+            frame = frame[[c for c in cols if c in frame.columns]]
+    except (UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError) as err:
+        raise _parser_error(err, path) from None
     return frame
 
 
@@ -165,7 +194,8 @@ def read_csv_graph(source, *, strict: bool = True):
 
     nodes_path, edges_path = csv_paths(source)
     nodes = read_csv_table(nodes_path, text=_TEXT_COLUMNS)
-    edges = read_csv_table(edges_path, categorical=_REF_COLUMNS, text=("kind", "oracle"))
+    ids = nodes["id"].to_numpy(dtype=object) if "id" in nodes.columns else np.zeros(0, dtype=object)
+    edges = read_csv_table(edges_path, refs=_REF_COLUMNS, node_ids=ids, text=("kind", "oracle"))
     problems: list[Problem] = []
     if "id" not in nodes.columns:
         raise format_error(f"The header has no column 'id'; expected columns id, kind, label, external_assets, "

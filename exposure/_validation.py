@@ -65,6 +65,29 @@ def _is_missing(v) -> bool:
     return v is None or v is pd.NA or (isinstance(v, str) and v.strip() == "")
 
 
+def text_masks(values) -> tuple[np.ndarray, np.ndarray]:
+    """``(missing, is_string)`` masks of a text column, vectorised for string and categorical dtypes.
+
+    Missing means absent, ``None``/NA or blank text (as :func:`_is_missing`).
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object), dtype=object)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cat_missing, cat_str = text_masks(s.cat.categories.to_numpy(dtype=object))
+        codes = s.cat.codes.to_numpy()
+        have = codes >= 0
+        safe = np.where(have, codes, 0)
+        missing = np.where(have, cat_missing[safe] if len(cat_missing) else True, True)
+        return missing, np.where(have, cat_str[safe] if len(cat_str) else False, False)
+    if s.dtype != object and pd.api.types.is_string_dtype(s.dtype):
+        na = s.isna().to_numpy()
+        blank = (s.str.strip() == "").fillna(False).to_numpy(dtype=bool)
+        return na | blank, ~na
+    obj = s.to_numpy(dtype=object)
+    isstr = np.fromiter((isinstance(v, str) for v in obj), bool, len(obj))
+    missing = np.fromiter((_is_missing(v) for v in obj), bool, len(obj))
+    return missing, isstr
+
+
 def numeric_column(raw: pd.Series, *, text_input: bool):
     """Parse a column of numbers.
 
@@ -135,7 +158,7 @@ def _check_numbers(col: _Collector, table: str, rows: np.ndarray, fld: str, raw:
 
 
 def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_input: bool):
-    """Validate the node table; return (table indexed by id, mask of valid rows)."""
+    """Validate the node table; return (table indexed by id, mask of valid rows, mask of valid unique ids)."""
     nodes = nodes.copy()
     if "id" not in nodes.columns:
         nodes = nodes.rename_axis("id").reset_index() if not isinstance(nodes.index, pd.RangeIndex) else nodes
@@ -151,9 +174,12 @@ def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_inpu
                                                       table="nodes", field="id"))
         ids = np.array([f"#{i}" for i in range(n)], dtype=object)
         ok[:] = False
+        id_ok = np.zeros(n, bool)
     else:
         ids = nodes["id"].to_numpy(dtype=object)
-        for i, v in enumerate(ids):
+        id_missing, id_str = text_masks(nodes["id"])
+        for i in np.flatnonzero(id_missing | ~id_str):
+            v = ids[i]
             if not isinstance(v, str) or not v.strip():
                 col.add(("nodes", "id", "error"), Problem(
                     "error", ("Field 'id' of node number " + str(i) + (" is required but missing." if _is_missing(v)
@@ -170,22 +196,27 @@ def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_inpu
                 "error", f"Duplicate node id {ids[i]!r}: it is already defined by node number {first[ids[i]]}.",
                 table="nodes", row=int(i), field="id", node=ids[i]))
             ok[i] = False
+        id_ok = ok.copy()
 
     def names(i):
         return _node_label(ids, i)
 
     table = pd.DataFrame(index=pd.Index(ids, name="id", dtype=object))
-    kind = nodes["kind"] if "kind" in nodes.columns else pd.Series([None] * n)
-    kind = kind.to_numpy(dtype=object)
-    kind = np.where([_is_missing(k) for k in kind], "protocol", kind) if n else kind
-    for i in np.flatnonzero([not isinstance(k, str) for k in kind]):
+    kind_col = nodes["kind"] if "kind" in nodes.columns else pd.Series([None] * n, dtype=object)
+    k_missing, k_str = text_masks(kind_col)
+    kind = np.where(k_missing, "protocol", kind_col.to_numpy(dtype=object)) if n else \
+        kind_col.to_numpy(dtype=object)
+    for i in np.flatnonzero(~k_str & ~k_missing):
         col.add(("nodes", "kind", "error"), Problem(
             "error", f"Field 'kind' of node {names(i)!r} must be a string. Got {_describe(kind[i])} instead.",
             table="nodes", row=int(i), field="kind", node=names(i)))
         ok[i] = False
     table["kind"] = kind.astype(object)
-    label = nodes["label"].to_numpy(dtype=object) if "label" in nodes.columns else np.full(n, None, dtype=object)
-    table["label"] = np.where([_is_missing(x) for x in label], ids, label) if n else label
+    if "label" in nodes.columns:
+        label = nodes["label"].to_numpy(dtype=object)
+        table["label"] = np.where(text_masks(nodes["label"])[0], ids, label) if n else label
+    else:
+        table["label"] = ids.copy()
     for fld, (default, lo, lo_ok, hi, fver) in NODE_FIELDS.items():
         if fld not in nodes.columns:
             if fver <= 1 or fld == "price" and version >= 2:
@@ -218,7 +249,7 @@ def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_inpu
     for c in nodes.columns:
         if c not in table.columns and c != "id":
             table[c] = nodes[c].to_numpy()
-    return table, ok
+    return table, ok, id_ok
 
 
 def _edge_name(kind, refs, arrays, i):
@@ -235,17 +266,22 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
     out = {}
     raw_refs = {}
     for r in spec.refs:
-        vals = sub[r].to_numpy(dtype=object) if r in sub.columns else np.full(m, None, dtype=object)
-        raw_refs[r] = vals
+        # positional access without materialising a column of Python strings
+        raw_refs[r] = sub[r].array if r in sub.columns else np.full(m, None, dtype=object)
     names = lambda i: _edge_name(kind, spec.refs, raw_refs, i)  # noqa: E731
     dtype = pd.CategoricalDtype(node_index, ordered=False)
     for r in spec.refs:
         vals = raw_refs[r]
-        if vals.dtype == object and m:
-            isstr = np.fromiter((isinstance(v, str) for v in vals), bool, m)
+        col_r = sub[r] if r in sub.columns else pd.Series(vals, dtype=object)
+        _, isstr = text_masks(col_r)
+        if isinstance(col_r.dtype, pd.CategoricalDtype):
+            # resolve each category once, then map the codes
+            cat_pos = node_index.get_indexer(col_r.cat.categories.astype(object))
+            raw_codes = col_r.cat.codes.to_numpy()
+            codes = np.where(raw_codes >= 0, cat_pos[np.maximum(raw_codes, 0)] if len(cat_pos) else -1, -1)
         else:
-            isstr = np.ones(m, bool)
-        codes = node_index.get_indexer(vals.astype(object))
+            codes = node_index.get_indexer(np.asarray(vals, dtype=object))
+        codes = np.asarray(codes, dtype=np.int64)
         codes[~isstr] = -1
         for i in np.flatnonzero(codes < 0):
             v = vals[i]
@@ -308,9 +344,9 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
             if v.notna().any():
                 table[c] = v.to_numpy()
     if kind == "claim" and m:
-        pair = pd.DataFrame({"d": a, "c": b})
+        key = a.astype(np.int64) * max(len(node_index), 1) + b
         dup = np.zeros(m, bool)
-        dup[ok] = pair[ok].duplicated(keep=False).to_numpy()
+        dup[ok] = pd.Series(key[ok]).duplicated(keep=False).to_numpy()
         seen = {}
         for i in np.flatnonzero(dup):
             seen.setdefault((a[i], b[i]), []).append(int(rows[i]))
@@ -333,32 +369,35 @@ def build_tables(nodes: pd.DataFrame, edges: pd.DataFrame | None, *, version: in
     if version not in (1, 2):
         col.add(("document", "version", "error"), Problem(
             "error", f"Field 'version' must be 1 or 2. Got {version!r} instead.", field="version"))
-    node_table, node_ok = build_nodes(nodes, col, version=version, text_input=text_input)
+    node_table, node_ok, id_ok = build_nodes(nodes, col, version=version, text_input=text_input)
     # Edges are resolved against every node with a valid, unique id, so that an edge to a node
     # with a bad field is not also reported as "unknown node"; such edges are then left out.
-    id_ok = _valid_ids(node_table.index.to_numpy(dtype=object))
-    known = node_table[id_ok]
+    known = node_table if id_ok.all() else node_table[id_ok]
     node_index = known.index
     asset_mask = (known["kind"] == "asset").to_numpy()
     if edges is None:
         edges = pd.DataFrame({"kind": pd.Series([], dtype=object)})
     if "kind" not in edges.columns:
-        edges = edges.assign(kind="claim")
-    kinds = edges["kind"].to_numpy(dtype=object)
-    kinds = np.where([_is_missing(k) for k in kinds], "claim", kinds) if len(kinds) else kinds
+        kinds = None  # every edge is a claim
+    else:
+        kinds = edges["kind"].to_numpy(dtype=object)
+        kinds = np.where(text_masks(edges["kind"])[0], "claim", kinds) if len(kinds) else kinds
     tables = {}
     for kind, spec in EDGE_KINDS.items():
-        mask = kinds == kind
+        if kinds is None:
+            mask = np.full(len(edges), kind == "claim")
+        else:
+            mask = kinds == kind
         if mask.any() and spec.version > version:
             for i in np.flatnonzero(mask):
                 col.add(("edges", "kind", "version"), Problem(
                     "error", f"Edge kind {kind!r} needs format version {spec.version}; the document declares "
                     f"version {version}.", table="edges", row=int(edges.index[i]), field="kind"))
             mask = np.zeros_like(mask)
-        sub = edges[mask]
+        sub = edges if mask.all() else edges[mask]
         table, ok = build_edge_table(kind, sub, node_index, asset_mask, col, text_input=text_input)
-        tables[_TABLE_OF_KIND[kind]] = table[ok]
-    node_table = node_table[node_ok]
+        tables[_TABLE_OF_KIND[kind]] = table if ok.all() else table[ok]
+    node_table = node_table if node_ok.all() else node_table[node_ok]
     if len(node_table) < len(known):
         # re-code edge references onto the nodes that remain; drop edges touching invalid nodes
         new_code = node_table.index.get_indexer(node_index)
@@ -376,18 +415,12 @@ def build_tables(nodes: pd.DataFrame, edges: pd.DataFrame | None, *, version: in
                 table[r] = pd.Categorical.from_codes(recoded[r][keep].astype(np.int32), dtype=dtype)
             tables[name] = table
     known = set(EDGE_KINDS)
-    for i in np.flatnonzero(~np.isin(kinds, list(known))):
+    for i in (np.flatnonzero(~np.isin(kinds, list(known))) if kinds is not None else ()):
         allowed = ", ".join(k for k, s in EDGE_KINDS.items() if s.version <= max(version, 1))
         col.add(("edges", "kind", "unknown"), Problem(
             "error", f"Field 'kind' of edge number {edges.index[i]} must be one of {allowed}. "
             f"Got {_describe(kinds[i])} instead.", table="edges", row=int(edges.index[i]), field="kind"))
     return node_table, tables, col.finish()
-
-
-def _valid_ids(ids: np.ndarray) -> np.ndarray:
-    """Rows whose id is a non-empty string seen for the first time."""
-    isstr = np.fromiter((isinstance(v, str) and bool(v.strip()) for v in ids), bool, len(ids))
-    return isstr & ~pd.Series(ids).duplicated(keep="first").to_numpy()
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
