@@ -726,6 +726,7 @@ def build_defi_v2(sample: dict) -> dict:
     missing = set(g.edges_in) - g.used
     if missing:
         raise ValueError(f"sample edges not mapped: {sorted(missing)}")
+    _add_other_holders(g)
     _close_balance_sheets(g)
     sample_ids = [n["id"] for n in sample["nodes"]]
     return {
@@ -740,6 +741,39 @@ def build_defi_v2(sample: dict) -> dict:
         "nodes": [g.nodes[i] for i in sample_ids] + [g.nodes[i] for i in sorted(set(g.nodes) - set(sample_ids))],
         "edges": g.edges,
     }
+
+
+def _add_other_holders(g: _V2) -> None:
+    """Give every token's holders outside the graph a node of their own, ``<token>/other-holders``.
+
+    A token's supply is what its issuer owes it (the issuer -> token claim); the graph tracks part of it
+    (holdings, and collateral posted in secured positions). The rest is held outside the graph: an
+    ``external`` node holds it, so that its holders' losses count in a stress run's total loss (a token
+    node itself is pass-through and carries no loss). Where the tracked amount exceeds the supply (the
+    sources' dates differ, or a value is recorded at two layers: USDe, the PTs, xUSD) no node is added.
+    """
+    supply: dict[str, float] = {}
+    prov: dict[str, dict] = {}
+    tracked: dict[str, float] = {}
+    for e in g.edges:
+        if e["kind"] == "claim" and g.nodes[e["creditor"]]["kind"] == "token":
+            supply[e["creditor"]] = supply.get(e["creditor"], 0.0) + e["amount"]
+            prov.setdefault(e["creditor"], e)
+        elif e["kind"] == "holding":
+            tracked[e["token"]] = tracked.get(e["token"], 0.0) + e["amount"]
+        elif e["kind"] == "collateral":
+            tracked[e["collateral_token"]] = tracked.get(e["collateral_token"], 0.0) + e["collateral"]
+    for token in sorted(supply):
+        rest = supply[token] - tracked.get(token, 0.0)
+        if rest <= 0.5:
+            continue
+        node = f"{token}/other-holders"
+        g.nodes[node] = {"id": node, "kind": "external", "label": f"Holders of {token} outside the graph (aggregate)",
+                         "category": "holders_outside_graph", "part_of": token}
+        src = prov[token]
+        g.holding(node, token, _num(rest), {"relation": "holding", "as_of": src["as_of"], "source": src["source"]},
+                  estimate=True, method=(f"supply {_num(supply[token]):,} (what the issuer owes the token) minus "
+                                         f"{_num(tracked.get(token, 0.0)):,} held or posted as collateral in the graph"))
 
 
 def face_balance(nodes: dict, edges: list[dict]) -> dict[str, tuple[float, float]]:
