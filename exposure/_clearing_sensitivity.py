@@ -145,7 +145,7 @@ def _factorise(Pi: sp.csr_array, D: np.ndarray, beta: float, tol: float = 1e-12)
     if D.size <= LU_LIMIT:
         lu = spla.splu((sp.identity(D.size, format="csc") - beta * M.T.tocsc()).tocsc())
         return lambda b, trans: lu.solve(np.asarray(b, dtype=np.float64), trans=trans)
-    from ._clearing_solvers import _solve_round
+    from ._clearing_solvers import _solve_linear
     MT = M.T.tocsr()
     hi = np.full(D.size, np.inf)
 
@@ -155,7 +155,7 @@ def _factorise(Pi: sp.csr_array, D: np.ndarray, beta: float, tol: float = 1e-12)
         if (b < 0).any():
             raise ValueError("The right-hand side of a sensitivity solve must be non-negative.")
         goal = tol * max(1.0, float(b.max()))
-        y, _, ok = _solve_round(MT if trans == "T" else M, b, b.copy(), beta, hi, goal, 100_000)
+        y, _, ok = _solve_linear(MT if trans == "T" else M, b, b.copy(), beta, hi, goal, 100_000)
         if not ok:
             raise RuntimeError("The sensitivity solve on the default set did not converge.")
         return y

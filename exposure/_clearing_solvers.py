@@ -201,29 +201,81 @@ def _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, iterations, n_rounds, met
                            method=method, status=status, message=message, n_rounds=int(n_rounds))
 
 
+# ------------------------------------------------------------- rows of the default set
+class _DefaultRows:
+    """The rows of ``Π`` of the nodes in default, each extracted once as the default set grows.
+
+    ``loss(s) = Πᵀ s`` for a shortfall ``s`` that is zero outside the default set reads only
+    these rows (the active-set restriction); ``restricted()`` gives ``Π_DD`` with its rows and
+    columns in the order the nodes joined the default set.
+    """
+
+    _MERGE_AT = 12
+
+    def __init__(self, Pi: sp.csr_array):
+        self.Pi = Pi
+        self.n = Pi.shape[0]
+        self.blocks: list[tuple[np.ndarray, sp.csr_array]] = []
+
+    def add(self, idx: np.ndarray) -> None:
+        if idx.size:
+            self.blocks.append((idx, self.Pi[idx]))
+        if len(self.blocks) > self._MERGE_AT:
+            self.blocks = [(self.order(), sp.vstack([R for _, R in self.blocks], format="csr"))]
+
+    def order(self) -> np.ndarray:
+        return np.concatenate([i for i, _ in self.blocks]) if self.blocks else np.zeros(0, np.int64)
+
+    def loss(self, s: np.ndarray) -> np.ndarray:
+        t = np.zeros(self.n)
+        for idx, R in self.blocks:
+            t += R.T @ s[idx]
+        return t
+
+    def restricted(self) -> tuple[np.ndarray, sp.csr_array]:
+        """``(order, Π_DD)``: one pass over the default rows, keeping the columns in the default set."""
+        order = self.order()
+        pos = np.full(self.n, -1, dtype=np.int64)
+        pos[order] = np.arange(order.size)
+        data, indices, indptr, offset = [], [], [np.zeros(1, np.int64)], 0
+        for _, R in self.blocks:
+            col = pos[R.indices]
+            keep = col >= 0
+            kept = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+            data.append(R.data[keep])
+            indices.append(col[keep])
+            indptr.append(kept[R.indptr[1:]] + offset)
+            offset += int(kept[-1])
+        M = sp.csr_array((np.concatenate(data), np.concatenate(indices), np.concatenate(indptr)),
+                         shape=(order.size, order.size))
+        return order, M
+
+
 # ------------------------------------------------------------------------ fixed point
 def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start):
     """Picard iteration from ``p̄`` (or ``start``), reading only the rows of defaulting nodes."""
     n = pbar.size
-    PiT = Pi.T.tocsr()
+    PiT = Pi.T                                       # a CSC view: no copy
     c = PiT @ pbar                                   # received when everybody pays in full
     p = pbar.copy() if start is None else start.copy()
+    rows = _DefaultRows(Pi)
+    member = p < pbar
+    rows.add(np.flatnonzero(member))
     rounds = np.zeros(n, np.int64)
     thresh = pbar * (1.0 - tol)
     goal = tol * _scale(pbar)
     prev_delta, it, n_rounds = np.inf, 0, 0
     while it < max_iter:
-        s = pbar - p
-        D = np.flatnonzero(s > 0)
-        received = c - (Pi[D].T @ s[D]) if D.size else c
+        received = c - rows.loss(pbar - p)
         np.maximum(received, 0.0, out=received)      # round-off guard: Πᵀp ≥ 0
-        assets = e + received
-        dflt = assets < thresh
+        dflt = e + received < thresh
         new = np.where(dflt, alpha * e + beta * received, pbar)
         np.minimum(new, pbar, out=new)
         it += 1
-        fresh = dflt & (rounds == 0)
+        fresh = dflt & ~member
         if fresh.any():
+            member |= fresh
+            rows.add(np.flatnonzero(fresh))
             rounds[fresh] = it
             n_rounds += 1
         delta = float(np.max(np.abs(new - p))) if n else 0.0
@@ -237,15 +289,15 @@ def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start):
 
 
 # ---------------------------------------------------------------- fictitious default
-def _solve_round(M, b, s0, beta, hi, goal, budget):
+def _solve_linear(M, b, s0, beta, hi, goal, budget, sweeps_first=True):
     """Solve ``s = b + β Mᵀ s`` (clipped to [0, hi]) from ``s0``; returns (s, sweeps, ok).
 
-    Picard sweeps first (monotone from a lower bound, cheap); GMRES on ``(I − β Mᵀ) s = b``
-    when the sweeps contract slower than ``_SLOW_RATE``.
+    Sparse LU for small systems; otherwise Picard sweeps (monotone from a lower bound,
+    cheap), then GMRES on ``(I − β Mᵀ) s = b`` when the sweeps contract slower than ``_SLOW_RATE``.
     """
-    MT = M.T.tocsr()
+    MT = M.T                                          # a CSC view: matvecs need no copy
     if s0.size <= _DIRECT_LIMIT and budget > 0:
-        A = (sp.identity(s0.size, format="csc") - beta * MT.tocsc()).tocsc()
+        A = (sp.identity(s0.size, format="csc") - beta * sp.csc_array(MT)).tocsc()
         try:
             x = spla.splu(A).solve(b)
         except RuntimeError:                      # singular: a closed group without outflow
@@ -254,7 +306,7 @@ def _solve_round(M, b, s0, beta, hi, goal, budget):
             return np.clip(x, 0.0, hi), 1, True
     s = s0
     prev, sweeps = np.inf, 0
-    while sweeps < budget:
+    while sweeps_first and sweeps < budget:
         new = b + beta * (MT @ s)
         np.clip(new, 0.0, hi, out=new)
         sweeps += 1
@@ -268,7 +320,7 @@ def _solve_round(M, b, s0, beta, hi, goal, budget):
             break
     if sweeps >= budget:
         return s, sweeps, False
-    A = sp.identity(s.size, format="csr") - beta * MT
+    A = (sp.identity(s.size, format="csc") - beta * sp.csc_array(MT)).tocsc()
     bnorm = max(float(np.linalg.norm(b)), 1e-300)
     count = [0]
 
@@ -292,20 +344,59 @@ def _solve_round(M, b, s0, beta, hi, goal, budget):
     return x, sweeps, info == 0
 
 
+def _solve_round(rows, s, b_full, beta, pbar, goal, budget):
+    """One round: ``s_D = b_D + β (Πᵀ s)_D`` on the default set ``D``, warm-started from ``s``.
+
+    Sweeps read only the default rows (``rows.loss``) and never build ``Π_DD``: building it
+    costs more than the few sweeps a round takes on the benchmark network. ``Π_DD`` is built
+    for a small default set (sparse LU) and when the sweeps contract slowly (GMRES).
+    Returns ``(s, Πᵀ s, sweeps, ok)``; ``s`` is updated in place.
+    """
+    order = rows.order()
+    b, hi = b_full[order], pbar[order]
+    if order.size <= _DIRECT_LIMIT or budget <= 0:
+        _, M = rows.restricted()
+        sD, used, ok = _solve_linear(M, b, s[order], beta, hi, goal, budget)
+        s[order] = sD
+        return s, rows.loss(s), used, ok
+    prev, sweeps = np.inf, 0
+    while sweeps < budget:
+        t = rows.loss(s)
+        new = b + beta * t[order]
+        np.clip(new, 0.0, hi, out=new)
+        sweeps += 1
+        delta = float(np.max(np.abs(new - s[order])))
+        rate = delta / prev if prev > 0 and np.isfinite(prev) else 1.0
+        prev = delta
+        s[order] = new
+        if delta == 0.0 or (rate < 1.0 and delta * rate / (1.0 - rate) <= goal and delta <= goal):
+            return s, rows.loss(s), sweeps, True
+        if sweeps >= _PICARD_PROBE and rate > _SLOW_RATE:
+            _, M = rows.restricted()
+            sD, used, ok = _solve_linear(M, b, s[order], beta, hi, goal, budget - sweeps, sweeps_first=False)
+            s[order] = sD
+            return s, rows.loss(s), sweeps + used, ok
+    return s, rows.loss(s), sweeps, False
+
+
 def _fictitious_default(Pi, pbar, e, alpha, beta, tol, max_iter, start):
-    """Fictitious default rounds; each round's restricted system solved iteratively, warm-started."""
+    """Fictitious default rounds; each round's restricted system solved iteratively, warm-started.
+
+    Warm start: the previous round's shortfall (zero for the new defaults) is a lower bound of
+    this round's, so the sweeps rise monotonically towards it.
+    """
     n = pbar.size
-    PiT = Pi.T.tocsr()
+    PiT = Pi.T                                       # a CSC view: no copy
     c = PiT @ pbar
     thresh = pbar * (1.0 - tol)
     goal = tol * _scale(pbar) * 0.5
     rounds = np.zeros(n, np.int64)
-    s = np.zeros(n)                                   # shortfall p̄ − p
-    received = c.copy()
-    if start is not None:
-        received = PiT @ start
-        s = pbar - start
+    s = np.zeros(n)                                  # shortfall p̄ − p, zero outside the default set
+    received = c if start is None else PiT @ start
+    # s_D = p̄_D − α e_D − β c_D + β (Πᵀ s)_D  for every node of the default set
+    b_full = pbar - alpha * e - beta * c
     in_d = np.zeros(n, bool)
+    rows = _DefaultRows(Pi)
     it, k, ok = 0, 0, True
     while True:
         new = ~in_d & (e + received < thresh)
@@ -314,24 +405,14 @@ def _fictitious_default(Pi, pbar, e, alpha, beta, tol, max_iter, start):
         k += 1
         rounds[new] = k
         in_d |= new
-        D = np.flatnonzero(in_d)
-        rows = Pi[D]
-        M = rows[:, D]
-        # s_D = p̄_D − α e_D − β c_D + β Mᵀ s_D
-        b = pbar[D] - alpha * e[D] - beta * c[D]
-        # warm start: the previous round's shortfall (zero for the new defaults) is a lower
-        # bound of this round's, so the sweeps increase monotonically towards it
-        s0 = np.clip(s[D], 0.0, pbar[D])
-        sD, used, ok = _solve_round(M, b, s0, beta, pbar[D], goal, max(0, max_iter - it))
+        idx = np.flatnonzero(new)
+        rows.add(idx)
+        if start is not None:
+            s[idx] = pbar[idx] - start[idx]
+        s, t, used, ok = _solve_round(rows, s, b_full, beta, pbar, goal, max(0, max_iter - it))
         it += used
-        s = np.zeros(n)
-        s[D] = sD
-        received = c - rows.T @ sD
-        np.maximum(received, 0.0, out=received)
-        if not ok or it >= max_iter:
+        received = np.maximum(c - t, 0.0)
+        if not ok or k >= n:
             break
-        if k >= n:
-            break
-    p = pbar - s
-    return _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, it, k, "fictitious-default",
-                   hit_limit=it >= max_iter)
+    return _finish(PiT, pbar, e, alpha, beta, tol, pbar - s, rounds, it, k, "fictitious-default",
+                   hit_limit=not ok and it >= max_iter)

@@ -23,8 +23,9 @@ def systems(draw, max_n=9):
     cells = st.one_of(st.just(0.0), st.floats(0.5, 50.0, allow_nan=False, allow_infinity=False))
     L = np.array(draw(st.lists(cells, min_size=n * n, max_size=n * n)), dtype=float).reshape(n, n)
     np.fill_diagonal(L, 0.0)
-    e = np.array(draw(st.lists(st.floats(0.0, 60.0), min_size=n, max_size=n)), dtype=float)
-    x = np.array(draw(st.lists(st.one_of(st.just(0.0), st.floats(0.0, 20.0)), min_size=n, max_size=n)))
+    e = np.array(draw(st.lists(st.floats(0.0, 60.0, allow_subnormal=False), min_size=n, max_size=n)), dtype=float)
+    x = np.array(draw(st.lists(st.one_of(st.just(0.0), st.floats(0.0, 20.0, allow_subnormal=False)),
+                                min_size=n, max_size=n)))
     return L, e, x
 
 
