@@ -185,7 +185,7 @@ def _claim(debtor, creditor, amount, **meta):
 
 
 def _small(name, description, nodes, edges):
-    return {"format": GRAPH_FORMAT, "version": 1, "name": name, "as_of": "2026-01-01", "currency": "USD",
+    return {"format": GRAPH_FORMAT, "version": 1, "name": name, "currency": "USD",  # textbook: no date
             "description": description, "nodes": nodes, "edges": edges}
 
 
