@@ -57,7 +57,7 @@ from .exceptions import InvalidShockError
 __all__ = [
     "SCENARIO_FORMAT", "SCENARIO_VERSION", "SHOCK_TYPES", "ShockSpec",
     "ScenarioShock", "Scenario", "read_scenarios", "parse_scenarios", "select_scenarios",
-    "eligible_nodes", "owned_assets", "shock_problem",
+    "eligible_nodes", "owned_assets", "shock_problem", "market_shock_fields",
 ]
 
 SCENARIO_FORMAT = "exposure-scenario"
