@@ -417,7 +417,8 @@ TOKEN_MARKET = {
                              "(150 rsETH at 7.5% on Linea, 300 wrsETH < 3% on Base)"),
     "USDe": dict(price=1.0, depth=55e6, depth_slippage=0.02, depth_source=URL["usde_depth"],
                  depth_note="up to $55M of USDe into USDC within 2% (Apr 2025)"),
-    "sUSDe": dict(price=1.0, depth=25e6, depth_slippage=0.01, depth_source=URL["susde_depth"],
+    "sUSDe": dict(price=1.0, price_note="USD-equivalent unit (the sUSDe/USDe exchange rate is not modelled)",
+                  depth=25e6, depth_slippage=0.01, depth_source=URL["susde_depth"],
                   depth_note="25M sUSDe into USDT at 1% (Nov 2024), at $1 per unit (the sUSDe/USDe exchange rate is "
                              "not modelled, which makes the depth slightly shallower)"),
     "USDtb": dict(price=1.0, depth=9.5e6, depth_slippage=0.025, depth_source=URL["usdtb_depth"],
