@@ -96,8 +96,8 @@ def test_breaking_shock_against_a_grid_on_the_defi_graph(net, shock_type, node, 
     sizes = np.linspace(0, S, 101)
     breach = np.array([t.breached(y(s)) for s in sizes])
     # What the bisection relies on: the sizes that breach form an upper interval (on this grid). The response
-    # itself need not be monotone everywhere: total_loss under an asset loss at lido dips by $47M between
-    # 0.19 and 0.20, where liquidating rsETH loops stops paying at market prices (far above this target).
+    # itself need not be monotone everywhere (n_defaults under an asset loss at lido falls from 15 to 13
+    # between 0.19 and 0.20, where liquidating rsETH loops stops paying at market prices).
     first = np.flatnonzero(breach)[0]
     assert breach[first:].all() and not breach[:first].any()
     g = sizes[first]
