@@ -221,6 +221,8 @@ def differential_debtrank_scores(W: sp.csr_array, v: np.ndarray, psi: float, *, 
     if not _k.HAVE_NUMBA:
         score, iters, residual, defaults, reached = _k.differential_block(W, v, seeds, psi, tol, max_iter)
         return DifferentialScores(score, iters, residual, defaults, reached, residual <= tol, -1, 0)
+    perm, inv = _k.locality_order(W)
+    W, v, seeds = _k.permuted(W, perm), np.asarray(v, np.float64)[perm], inv[seeds]
     k, it_anchor, state = -1, 0, None
     if anchor and n > 1 and W.nnz and psi > 0:
         k = int(np.argmax(np.diff(sp.csc_array(W).indptr)))   # creditor of the most debtors
@@ -239,4 +241,5 @@ def differential_debtrank_scores(W: sp.csr_array, v: np.ndarray, psi: float, *, 
                float(ANCHOR_LEVEL), y, U, float(v @ y), int((y >= 1.0).sum()), int((y > 0).sum()),
                n_chunks, score, iters, residual, defaults, reached, warm)
     converged = residual <= tol
-    return DifferentialScores(score, iters, residual, defaults, reached, converged, k, it_anchor)
+    return DifferentialScores(score, iters, residual, defaults, reached, converged,
+                              int(perm[k]) if k >= 0 else -1, it_anchor)

@@ -22,6 +22,10 @@ upper bound, so it decreases to the greatest clearing vector; nodes the shock ca
 reach are never visited. Without numba, the seeds of a block are the columns of a dense
 ``n × b`` Picard iteration instead.
 
+On a version-2 network (holdings, secured positions) the shocked states come from
+:func:`exposure.mechanics.solve_system` instead (:func:`system_impact_scores`): prices,
+liquidations and fire sales move with the clearing.
+
 Amplification (Liu & Staum, via :func:`exposure.clearing.loss_amplification`): obligations
 left unpaid across the network per dollar of external assets lost at each node, at the
 base clearing; 0 for a node that is solvent there.
@@ -35,7 +39,7 @@ import scipy.sparse as sp
 from . import _ranking_kernels as _k
 from ._ranking_kernels import _jit, _prange
 
-__all__ = ["run", "impact_scores"]
+__all__ = ["run", "impact_scores", "system_impact_scores", "is_version_2"]
 
 
 @_jit
@@ -228,14 +232,68 @@ def impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e-10, me
         n_chunks = max(1, min(m, 8 * _k.n_threads()))
         vul_c = np.zeros((n_chunks, n))
         max_pops = max(1, int(max_iter)) * max(n, 1)
-        _impact_many(seeds, float(shock_size), Pi.indptr.astype(np.int64), Pi.indices.astype(np.int64),
-                     np.asarray(Pi.data, np.float64), pbar, e, x, p0, ib0, E0, dflt0, float(alpha), float(beta),
-                     thr, goal, max_pops, n_chunks, loss, n_def, iters, residual, reached, done, vul_c)
-        vul = vul_c.sum(axis=0)
+        perm, inv = _k.locality_order(Pi)
+        P = _k.permuted(Pi, perm)
+        _impact_many(inv[seeds], float(shock_size), P.indptr.astype(np.int64), P.indices.astype(np.int64),
+                     np.asarray(P.data, np.float64), pbar[perm], e[perm], x[perm], p0[perm], ib0[perm], E0[perm],
+                     dflt0[perm], float(alpha), float(beta), thr, goal, max_pops, n_chunks, loss, n_def, iters,
+                     residual, reached, done, vul_c)
+        vul = vul_c.sum(axis=0)[inv]
     denom = max(m - 1, 1) if m == n else max(m, 1)
     return {"loss": loss, "n_defaults": n_def, "iterations": iters, "residual": residual, "reached": reached,
             "converged": done & (residual <= 10 * goal), "vulnerability": vul / denom, "base": base,
             "goal": goal}
+
+
+def is_version_2(network) -> bool:
+    """True when the network has holdings or secured positions (format version 2)."""
+    return bool(len(network.holdings) or len(network.positions))
+
+
+def system_impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e-9, max_iter=1000,
+                         base_shock=None):
+    """Impact and vulnerability on a version-2 network through :func:`exposure.mechanics.solve_system`.
+
+    Node ``i``'s shock is an asset loss of ``shock_size`` (combined with ``base_shock`` at ``i``:
+    ``1 − (1 − f₀)(1 − f)``); the base is the network under ``base_shock`` alone. Losses are
+    those of the joint fixed point (clearing, token prices, liquidations, fire sales): the
+    equity lost by every other node that is not a token (a token's value is counted at its
+    holders) plus the rise in what external creditors are not paid. Nodes that own nothing
+    outright cannot lose anything to an asset-loss shock and are not run.
+    """
+    from .mechanics import MarketShock, solve_system
+
+    base_shock = dict(base_shock or {})
+    n = network.n
+    ids = [str(x) for x in network.node_ids]
+    base = solve_system(network, MarketShock(asset_loss=base_shock), alpha=alpha, beta=beta, tol=tol,
+                        max_iter=max_iter)
+    token = np.asarray(base.kinds) == "token"
+    holders = set(network.holdings["holder"].astype(str)) if len(network.holdings) else set()
+    owns = (np.asarray(network.external_assets) > 0) | np.array([i in holders for i in ids])
+    E0 = np.where(token, 0.0, base.equity_after)
+    loss, n_def, reached = np.zeros(n), np.zeros(n, np.int64), np.ones(n, np.int64)
+    iters, residual = np.zeros(n, np.int64), np.zeros(n)
+    converged = np.ones(n, bool)
+    vul = np.zeros(n)
+    for i in np.flatnonzero(owns):
+        shock = dict(base_shock)
+        shock[ids[i]] = 1.0 - (1.0 - shock.get(ids[i], 0.0)) * (1.0 - shock_size)
+        r = solve_system(network, MarketShock(asset_loss=shock), alpha=alpha, beta=beta, tol=tol,
+                         max_iter=max_iter)
+        dE = E0 - np.where(token, 0.0, r.equity_after)
+        dE[i] = 0.0
+        loss[i] = dE.sum() + (r.external_creditor_loss - base.external_creditor_loss)
+        new = np.asarray(r.defaulted) & ~np.asarray(base.defaulted)
+        new[i] = False
+        n_def[i] = int(new.sum())
+        reached[i] = 1 + int(np.count_nonzero(dE))
+        iters[i], residual[i], converged[i] = r.iterations, r.residual, r.converged
+        vul += dE
+    return {"loss": loss, "n_defaults": n_def, "iterations": iters, "residual": residual,
+            "reached": reached, "converged": converged & bool(base.converged),
+            "vulnerability": vul / max(n - 1, 1), "base_converged": bool(base.converged),
+            "base_message": base.message, "base_equity": E0, "goal": tol}
 
 
 def run(name, network, p, make_scores):
@@ -248,13 +306,25 @@ def run(name, network, p, make_scores):
                 if c in frame.columns}
         return make_scores(frame["loss_amplification"].to_numpy(dtype=np.float64), cols,
                            message="loss amplification at the base clearing")
-    r = impact_scores(network, shock_size=p["shock_size"], alpha=p["alpha"], beta=p["beta"], tol=p["tol"],
-                      method=p["clearing_method"], max_iter=p["max_iter"])
-    base = r["base"]
+    cache = p.get("_cache", {})
+    if "impact" not in cache:
+        original = p.get("_original", network)
+        if is_version_2(original):
+            cache["impact"] = system_impact_scores(
+                original, shock_size=p["shock_size"], alpha=p["alpha"], beta=p["beta"],
+                tol=max(p["tol"], 1e-9), max_iter=min(p["max_iter"], 1000), base_shock=p.get("shock"))
+        else:
+            r = impact_scores(network, shock_size=p["shock_size"], alpha=p["alpha"], beta=p["beta"],
+                              tol=p["tol"], method=p["clearing_method"], max_iter=p["max_iter"])
+            base = r["base"]
+            r.update(base_converged=bool(base.converged), base_message=base.message,
+                     base_equity=np.maximum(0.0, base.assets - network.total_obligations()))
+            cache["impact"] = r
+    r = cache["impact"]
     bad = int((~r["converged"]).sum())
-    converged = bool(base.converged) and bad == 0
-    if not base.converged:
-        msg = f"the base clearing did not converge: {base.message}"
+    converged = bool(r["base_converged"]) and bad == 0
+    if not r["base_converged"]:
+        msg = f"the base state did not converge: {r['base_message']}"
     elif bad:
         msg = (f"{bad} shocked clearings did not converge (largest residual {r['residual'].max():.3g} > "
                f"{10 * r['goal']:.3g})")
@@ -265,7 +335,7 @@ def run(name, network, p, make_scores):
     if name == "impact":
         return make_scores(r["loss"], {"loss": r["loss"], "n_defaults": r["n_defaults"], "reached": r["reached"]},
                            converged=converged, iterations=iters, residual=res, message=msg)
-    E0 = np.maximum(0.0, base.assets - network.total_obligations())
+    E0 = r["base_equity"]
     rel = np.divide(r["vulnerability"], E0, out=np.full(network.n, np.nan), where=E0 > 0)
     return make_scores(r["vulnerability"], {"loss": r["vulnerability"], "relative_loss": rel},
                        converged=converged, iterations=iters, residual=res, message=msg)

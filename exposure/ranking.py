@@ -379,14 +379,17 @@ def rank(network: ExposureNetwork, method: str = "debtrank", *, top: int | None 
     params = _check(network, method, top, shock_size, alpha, beta, initial_distress, value, lgd, tol,
                     max_iter, clearing_method, pagerank_alpha, katz_alpha)
     method = params["method"]
-    net = apply_shock(network, shock) if shock else network
     if shock:
         params["shock"] = {str(k): float(x) for k, x in shock.items()}
+    net = apply_shock(network, shock) if shock else network
+    # private context of the runners: the unshocked network (the mechanics apply the shock
+    # themselves) and the impact runs shared by impact and vulnerability
+    run_params = dict(params, _original=network, _cache={})
     ids = net.node_ids.to_numpy(dtype=object)
     if method == "all":
-        result = _rank_all(net, ids, params, top)
+        result = _rank_all(net, ids, run_params, top)
     else:
-        s = _RUNNERS[method](net, params, top)
+        s = _RUNNERS[method](net, run_params, top)
         result = RankingResult(method=method, parameters=MappingProxyType(params),
                                ranking=_table(ids, s.score, s.columns, top), converged=s.converged,
                                iterations=s.iterations, residual=s.residual, message=s.message,
@@ -429,7 +432,8 @@ def _rank_all(net, ids, params, top) -> RankingResult:
     if top is not None:
         frame = frame[frame[f"{METHODS[0]}_rank"].fillna(len(frame) + 1) <= top].reset_index(drop=True)
     msg = "every method" if converged else "; ".join(messages)
-    return RankingResult(method="all", parameters=MappingProxyType(params), ranking=frame,
+    public = {k: x for k, x in params.items() if not k.startswith("_")}
+    return RankingResult(method="all", parameters=MappingProxyType(public), ranking=frame,
                          agreement=pd.DataFrame(rows), converged=converged, iterations=iterations,
                          residual=residual, message=msg)
 

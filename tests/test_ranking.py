@@ -336,3 +336,27 @@ def test_impact_never_exceeds_the_value_it_can_reach(net, f):
         bound = sum(E0[j] for j in reach if j != s) + sum(paid_out[j] for j in reach)
         assert r.loc[node, "score"] <= bound + 1e-7 * max(1, pbar.max())
         assert r.loc[node, "score"] <= f * net.external_assets[s] + 1e-7 * max(1, pbar.max())
+
+
+# ------------------------------------------------------------------ version-2 networks
+def test_impact_on_a_version_2_network_goes_through_the_mechanics():
+    # expected: solve_system run directly on the base and on lido's asset loss; the loss to the
+    # others is the equity lost by every other non-token node plus the extra unpaid external debt
+    import pathlib
+    from exposure.io import read_graph
+    from exposure.mechanics import MarketShock, solve_system
+    net = read_graph(pathlib.Path(__file__).resolve().parent.parent / "graphs" / "defi.json")
+    assert len(net.holdings) and len(net.positions)
+    r = rank(net, "impact").ranking.set_index("node")
+    base = solve_system(net, MarketShock())
+    hit = solve_system(net, MarketShock(asset_loss={"lido": 1.0}))
+    token = np.asarray(base.kinds) == "token"
+    dE = np.where(token, 0, base.equity_after - hit.equity_after)
+    i = net.index_of("lido")
+    expected = dE.sum() - dE[i] + hit.external_creditor_loss - base.external_creditor_loss
+    assert r.loc["lido", "score"] == pytest.approx(expected, rel=1e-12)
+    assert r.loc["lido", "score"] > 0
+    assert (r["score"] >= -1e-6 * abs(r["score"]).max()).all()
+    # vulnerability uses the same runs: lido's shock counts in every other node's mean
+    vul = rank(net, "vulnerability").ranking.set_index("node")
+    assert vul["score"].max() > 0
