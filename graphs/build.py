@@ -219,8 +219,8 @@ def build_ring() -> dict:
     return _small("ring", (
         "Ring a->b->c->d->a, each owing the next 10; a also owes 10 to creditors outside the network and has "
         "external assets 12; b, c, d have none (equity 2, 0, 0, 0): they pass on any shortfall in full. Without "
-        "a shock everyone pays in full (the cycle funds itself). Shock a=0.5 (12 -> 6): defaults in rounds 1, 2, 3, 4 (a, b, c, d); the loss comes back "
-        "round the ring to a: p_a = 6 + p_a/2, so payments (12, 6, 6, 6), outside creditors receive 6 of 10 "
+        "a shock everyone pays in full (the cycle funds itself). Shock a=0.5 (12 -> 6): defaults in rounds "
+        "1, 2, 3, 4 (a, b, c, d); the loss comes back round the ring to a: p_a = 6 + p_a/2, so payments (12, 6, 6, 6), outside creditors receive 6 of 10 "
         "(loss 4), equity lost 2; 2 + 4 = 6 = the shock. Demonstrates a cycle amplifying a loss."),
         nodes, edges)
 
@@ -307,6 +307,7 @@ URL = {
     "usual_backing": "https://usagoldmines.com/?p=109352",
     "xusd_pps": "https://rugged.help/detail.php?aid=1357451976",
     "deusd_backing": "https://m.markets.com/news/stream-finance-collapse-exposes-284-million-defi-exposure-1671-en",
+    "usde_crash": "https://insightainow.com/2025/10/15/orderbook-data-provides-insights-into-usde-crash-details",
     "sky_collateral": "https://governance.aave.com/t/arfc-remove-usds-as-collateral-and-increase-rf-across-all-aave-instances/23426/3",
 }
 
@@ -772,9 +773,10 @@ def _add_other_holders(g: _V2) -> None:
         g.nodes[node] = {"id": node, "kind": "external", "label": f"Holders of {token} outside the graph (aggregate)",
                          "category": "holders_outside_graph", "part_of": token}
         src = prov[token]
+        method = (f"supply {_num(supply[token]):,} (what the issuer owes the token) minus "
+                  f"{_num(tracked.get(token, 0.0)):,} held or posted as collateral in the graph")
         g.holding(node, token, _num(rest), {"relation": "holding", "as_of": src["as_of"], "source": src["source"]},
-                  estimate=True, method=(f"supply {_num(supply[token]):,} (what the issuer owes the token) minus "
-                                         f"{_num(tracked.get(token, 0.0)):,} held or posted as collateral in the graph"))
+                  estimate=True, method=method)
 
 
 def face_balance(nodes: dict, edges: list[dict]) -> dict[str, tuple[float, float]]:
@@ -863,13 +865,13 @@ SCENARIOS = [
                      "about 0.65 on Binance while Binance's USDe book liquidity fell from $89M to about $2M; ETH "
                      "fell 16%. Replayed as if the venue-local depeg were the market price "
                      "everywhere (a severe but historical magnitude)."),
-     "source": "https://insightainow.com/2025/10/15/orderbook-data-provides-insights-into-usde-crash-details",
+     "source": URL["usde_crash"],
      "shocks": [{"type": "depeg", "node": "USDe", "change": -0.35,
                  "note": "Binance low of about 0.65 (venue-local in October 2025)",
-                 "source": "https://insightainow.com/2025/10/15/orderbook-data-provides-insights-into-usde-crash-details"},
+                 "source": URL["usde_crash"]},
                 {"type": "liquidity", "node": "USDe", "depth_factor": 0.0225,
                  "note": "Binance USDe book liquidity $89M -> ~$2M (2/89)",
-                 "source": "https://insightainow.com/2025/10/15/orderbook-data-provides-insights-into-usde-crash-details"},
+                 "source": URL["usde_crash"]},
                 {"type": "price", "node": "ETH", "change": -0.16,
                  "note": "Ethereum fell 16% in the eight hours of the liquidation cascade",
                  "source": ("https://yellow.com/research/trump-100-china-tariff-how-one-announcement-liquidated-"
