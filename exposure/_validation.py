@@ -273,7 +273,8 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
     for r in spec.refs:
         vals = raw_refs[r]
         col_r = sub[r] if r in sub.columns else pd.Series(vals, dtype=object)
-        _, isstr = text_masks(col_r)
+        # node ids are strings, so a value that matches one is a valid reference; values that
+        # match none (missing, not a string, unknown) are told apart below, one by one
         if isinstance(col_r.dtype, pd.CategoricalDtype):
             # resolve each category once, then map the codes
             cat_pos = node_index.get_indexer(col_r.cat.categories.astype(object))
@@ -282,7 +283,6 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
         else:
             codes = node_index.get_indexer(np.asarray(vals, dtype=object))
         codes = np.asarray(codes, dtype=np.int64)
-        codes[~isstr] = -1
         for i in np.flatnonzero(codes < 0):
             v = vals[i]
             if _is_missing(v) or isinstance(v, float) and math.isnan(v):
