@@ -14,8 +14,9 @@ With total obligations ``p̄ = L·1 + x`` and relative liabilities ``Π[i, j] = 
   ``β`` of its claims on others. The solvency test uses ``e + Πᵀp`` before the default costs.
 
 Both return the *greatest* clearing vector. ``Φ`` is monotone, so it is the limit of Picard
-iteration from ``p̄``, and the fictitious default algorithm ([1]_ §3, [2]_ Algorithm 1)
-reaches it in at most ``n`` rounds: start with nobody in default; each round, solve the
+iteration from ``p̄``, and the fictitious default algorithm of [1]_
+("Greatest Clearing Vector Algorithm", [2]_ Definition 3.6) reaches it in at most ``n``
+rounds: start with nobody in default; each round, solve the
 linear system in which the current default set pays ``α e + β Πᵀp`` and the others pay ``p̄``;
 add every node that then cannot pay in full; stop when no node is added.
 
@@ -215,8 +216,9 @@ def rogers_veraart(network: ExposureNetwork, shock=None, *, alpha: float, beta: 
     alpha, beta : float in [0, 1]
         Share of external assets and of claims on others that a defaulting node realises.
     method : {"fictitious-default", "fixed-point"}
-        See :func:`clear_vectors`. The default is the faster at equal accuracy on the
-        benchmark network and the only one whose ``default_round`` are the algorithm's rounds.
+        See :func:`clear_vectors`. Both give the same payments to ``tol``; the default is the
+        one whose ``default_round`` are the rounds of the algorithm (the default waves).
+        ``"fixed-point"`` is faster on the benchmark network when only payments are needed.
     tol : float
         Relative tolerance (default test, stopping rule, residual).
     max_iter : int, optional
@@ -231,7 +233,7 @@ def rogers_veraart(network: ExposureNetwork, shock=None, *, alpha: float, beta: 
 
     Notes
     -----
-    Rogers & Veraart [2]_ (Algorithm 1, "Greatest Clearing Vector Algorithm") show that the
+    Rogers & Veraart [2]_ ("Greatest Clearing Vector Algorithm", Definition 3.6) show that the
     rounds reach the greatest clearing vector in at most ``n`` rounds. Recovered value is
     shared pro rata among all creditors of a defaulting node, external ones included.
 
@@ -266,9 +268,8 @@ def eisenberg_noe(network: ExposureNetwork, shock=None, *, method: str = "fictit
 
     Notes
     -----
-    Under Eisenberg and Noe's regularity condition [1]_ (every node is connected to a node
-    with positive equity... Theorem 2) the clearing vector is unique; otherwise the greatest is
-    returned. Value is conserved: ``Σ e = Σ equity + what external creditors receive``.
+    Under Eisenberg and Noe's regularity condition [1]_ (Theorem 2) the clearing vector is
+    unique; otherwise the greatest is returned. Value is conserved: ``Σ e = Σ equity + what external creditors receive``.
 
     Examples
     --------
