@@ -413,7 +413,8 @@ REVERSE_TYPES = ("price", "depeg", "asset_loss", "forged_supply")
 @click.option("--scan", type=click.IntRange(0), default=0, show_default=True,
               help="With --reverse: evaluate N evenly spaced shocks first, bisect in the first cell that breaches.")
 @click.option("--jobs", type=click.IntRange(0), default=0, show_default=True,
-              help="With --reverse: worker processes for several nodes (0 = two when the search is long).")
+              help="With --reverse: worker processes for several nodes "
+              "(0 = two when the search is long and a core is idle).")
 @output_options
 def stress_command(graph, input_format, scenario_file, names, alpha, beta, detail, tol, max_iter, strict, reverse,
                    shock_type, nodes, target, precision, max_shock, scan, jobs, fmt, output):
