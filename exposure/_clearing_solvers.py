@@ -346,12 +346,14 @@ def _solve_linear(M, b, s0, beta, hi, goal, budget, sweeps_first=True):
     return x, sweeps, info == 0
 
 
-def _solve_round(rows, s, b_full, beta, pbar, goal, budget):
+def _solve_round(rows, s, b_full, beta, pbar, goal, budget, t=None):
     """One round: ``s_D = b_D + β (Πᵀ s)_D`` on the default set ``D``, warm-started from ``s``.
 
     Sweeps read only the default rows (``rows.loss``) and never build ``Π_DD``: building it
     costs more than the few sweeps a round takes on the benchmark network. ``Π_DD`` is built
     for a small default set (sparse LU) and when the sweeps contract slowly (GMRES).
+    ``t``, if given, is ``Πᵀ s`` for the ``s`` passed in (the previous round's last product:
+    the new defaults enter with zero shortfall), saving the first product.
     Returns ``(s, Πᵀ s, sweeps, ok)``; ``s`` is updated in place.
     """
     order = rows.order()
@@ -363,7 +365,8 @@ def _solve_round(rows, s, b_full, beta, pbar, goal, budget):
         return s, rows.loss(s), used, ok
     prev, sweeps = np.inf, 0
     while sweeps < budget:
-        t = rows.loss(s)
+        if t is None or sweeps > 0:
+            t = rows.loss(s)
         new = b + beta * t[order]
         np.clip(new, 0.0, hi, out=new)
         sweeps += 1
@@ -399,7 +402,7 @@ def _fictitious_default(Pi, pbar, e, alpha, beta, tol, max_iter, start):
     b_full = pbar - alpha * e - beta * c
     in_d = np.zeros(n, bool)
     rows = _DefaultRows(Pi)
-    it, k, ok = 0, 0, True
+    it, k, ok, t = 0, 0, True, np.zeros(n)
     while True:
         new = ~in_d & (e + received < thresh)
         if not new.any():
@@ -411,7 +414,8 @@ def _fictitious_default(Pi, pbar, e, alpha, beta, tol, max_iter, start):
         rows.add(idx)
         if start is not None:
             s[idx] = pbar[idx] - start[idx]
-        s, t, used, ok = _solve_round(rows, s, b_full, beta, pbar, goal, max(0, max_iter - it))
+        s, t, used, ok = _solve_round(rows, s, b_full, beta, pbar, goal, max(0, max_iter - it),
+                                      t if start is None else None)
         it += used
         received = np.maximum(c - t, 0.0)
         if not ok or k >= n:
