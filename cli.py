@@ -428,11 +428,12 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
     liquidated, defaulted, default_round. --detail tokens: scenario, token, price_before,
     price_after, redemption_value, liquidated.
 
-    With --reverse (no SCENARIO_FILE), bisection finds for each node the smallest
-    shock of --shock-type that breaches --target, to --precision of the shock range,
-    and ranks the nodes, most fragile first; a node that does not breach even at the
-    largest shock has an empty breaking_shock and comes last. Columns: node,
-    shock_type, breaking_shock, target, value_at_breaking_shock.
+    With --reverse, bisection finds for each node the smallest shock of --shock-type
+    that breaches --target, to --precision of the shock range, and ranks the nodes,
+    most fragile first; a node that does not breach even at the largest shock has an
+    empty breaking_shock and comes last. Columns: node, shock_type, breaking_shock,
+    target, value_at_breaking_shock. Given SCENARIO_FILE and one --scenario, the
+    search adds its shock on top of that scenario.
 
     \b
     Example:
@@ -454,8 +455,8 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
         if scenario_file is None:
             raise click.UsageError("Missing argument 'SCENARIO_FILE' (or use --reverse).")
     else:
-        if scenario_file is not None or names:
-            raise click.UsageError("--reverse searches shocks of one type; it takes no SCENARIO_FILE or --scenario.")
+        if names and scenario_file is None:
+            raise click.UsageError("--scenario needs SCENARIO_FILE.")
         if detail != "summary":
             raise click.UsageError("--detail applies to scenario runs, not to --reverse.")
         missing = [k for k, v in (("--shock-type", shock_type), ("--target", target)) if not v]
@@ -465,15 +466,24 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
     if graph == "-" and scenario_file == "-":
         raise click.UsageError("GRAPH and SCENARIO_FILE cannot both be read from standard input.")
     if reverse:
+        base = None
+        if scenario_file is not None:
+            chosen = select_scenarios(read_scenarios(scenario_file), names)
+            if len(chosen) != 1:
+                raise click.UsageError("--reverse with SCENARIO_FILE searches on top of one scenario; "
+                                       f"choose it with --scenario NAME (the file has {len(chosen)}).")
+            base = chosen[0]
         net = load_graph(graph, input_format)
         node = "all" if not nodes or "all" in nodes else list(nodes)
         n_jobs = jobs or None
         result = reverse_stress(net, shock_type, node, target, precision=precision, max_shock=max_shock,
-                                scan=scan, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter, n_jobs=n_jobs)
+                                scan=scan, base=base, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter,
+                                n_jobs=n_jobs)
         if strict and not result.converged:
             raise _ConvergenceError("reverse stress: some solves of the system did not converge "
                                     "(see the converged column).", result)
-        click.echo(f"{result.target.metric} without any shock: {result.value_at_zero:.6g}; precision "
+        where = "without any shock" if base is None else f"under scenario {base.name!r} alone"
+        click.echo(f"{result.target.metric} {where}: {result.value_at_zero:.6g}; precision "
                    f"{result.precision:g} x {result.max_shock:g}", err=True)
         frame = result.to_frame()
         emit(fmt, output, frame=frame, obj=result.to_dict(),

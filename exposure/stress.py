@@ -374,11 +374,15 @@ class ReverseStressResult:
         Relative to ``max_shock``: each breaking shock is within ``precision · max_shock`` above the threshold.
     max_shock : float
     value_at_zero : float
-        The target metric with no shock at all.
+        The target metric with no shock at all (or under the base scenario).
     table : pandas.DataFrame
         :data:`REVERSE_COLUMNS` then ``rank``, ``value_at_max_shock``,
         ``evaluations`` (solves), ``converged`` (every solve converged);
         ``breaking_shock`` is NaN where even ``max_shock`` does not breach.
+    converged : bool
+        Every solve of the search converged.
+    base : str or None
+        Name of the base scenario the searched shock was added to.
     """
 
     shock_type: str
@@ -388,6 +392,7 @@ class ReverseStressResult:
     value_at_zero: float
     table: pd.DataFrame
     converged: bool = True
+    base: str | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The table with the agreed columns: :data:`REVERSE_COLUMNS`."""
@@ -395,15 +400,17 @@ class ReverseStressResult:
 
     def to_dict(self) -> dict:
         return {"shock_type": self.shock_type, "target": str(self.target), "precision": self.precision,
-                "max_shock": self.max_shock, "value_at_zero": self.value_at_zero, "converged": self.converged,
-                "nodes": self.table}
+                "max_shock": self.max_shock, "base": self.base, "value_at_zero": self.value_at_zero,
+                "converged": self.converged, "nodes": self.table}
 
 
 class _Response:
     """``s ↦ metric`` of the system with a shock of size ``s`` on one node."""
 
-    def __init__(self, network, shock_type: str, metric: str, options: Mapping[str, Any]):
+    def __init__(self, network, shock_type: str, metric: str, options: Mapping[str, Any],
+                 base: tuple[ScenarioShock, ...] = ()):
         self.network = network
+        self.base = tuple(base)
         self.spec = REVERSE_SHOCKS[shock_type]
         self.shock_type = shock_type
         self.metric = metric
@@ -413,7 +420,7 @@ class _Response:
     def __call__(self, node: str | None, s: float) -> float:
         from .mechanics import MarketShock, solve_system
 
-        shocks = () if node is None or s == 0 else (
+        shocks = self.base if node is None or s == 0 else self.base + (
             ScenarioShock(self.shock_type, node, self.spec.field, self.spec.sign * s),)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
@@ -463,8 +470,8 @@ def _worker(node: str) -> dict:
 
 def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", target: str | Target = "bad_debt>0",
                    *, precision: float = 1e-4, max_shock: float | None = None, scan: int = 0,
-                   alpha: float = 1.0, beta: float = 1.0, tol: float = 1e-9, max_iter: int = 1000,
-                   n_jobs: int | None = 1) -> ReverseStressResult:
+                   base: Scenario | None = None, alpha: float = 1.0, beta: float = 1.0, tol: float = 1e-9,
+                   max_iter: int = 1000, n_jobs: int | None = 1) -> ReverseStressResult:
     """The smallest shock of one type that breaches a target, per node, by bisection.
 
     Parameters
@@ -489,6 +496,11 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
     scan : int
         Coarse grid of ``scan`` sizes evaluated before bisecting (see the
         module docstring); 0 for a plain bisection.
+    base : Scenario, optional
+        A scenario already in force: the search adds its shock to the base's
+        shocks, and ``value_at_zero`` is the base scenario's value. A node the
+        base already shocks with the same type is left out of ``"all"`` (and
+        is an error when named).
     alpha, beta, tol, max_iter
         Passed to :func:`exposure.mechanics.solve_system`.
     n_jobs : int or None
@@ -525,8 +537,14 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
         raise InvalidShockError(f"The largest {shock_type} shock must be a number in {rng}. "
                                 f"Got {max_shock!r} instead.")
     eligible = eligible_nodes(network, shock_type)
+    base_shocks = ()
+    taken: set[str] = set()
+    if base is not None:
+        base.check(network)
+        base_shocks = tuple(base.shocks)
+        taken = {x.node for x in base_shocks if x.type == shock_type}
     if isinstance(node, str) and node == "all":
-        nodes = eligible
+        nodes = [v for v in eligible if v not in taken]
     else:
         nodes = [node] if isinstance(node, str) else list(dict.fromkeys(node))
         for v in nodes:
@@ -536,8 +554,11 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
             if v not in eligible:
                 raise InvalidShockError(f"Node {v!r} owns nothing (no external assets, no holdings), so an "
                                        f"{shock_type} shock cannot touch it.")
+            if v in taken:
+                raise InvalidShockError(f"Node {v!r} already has a {shock_type} shock in scenario {base.name!r}; "
+                                        "the search cannot add another.")
     response = _Response(network, shock_type, target.metric,
-                         {"alpha": alpha, "beta": beta, "tol": tol, "max_iter": max_iter})
+                         {"alpha": alpha, "beta": beta, "tol": tol, "max_iter": max_iter}, base_shocks)
     started = time.perf_counter()
     value_at_zero = response(None, 0.0)
     one_solve = time.perf_counter() - started
@@ -567,4 +588,5 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
     if not converged:
         warnings.warn("reverse stress: some solves of the system did not converge; their rows say "
                       "converged=False.", ConvergenceWarning, stacklevel=2)
-    return ReverseStressResult(shock_type, target, float(precision), max_shock, value_at_zero, table, converged)
+    return ReverseStressResult(shock_type, target, float(precision), max_shock, value_at_zero, table, converged,
+                               None if base is None else base.name)

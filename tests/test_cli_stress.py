@@ -115,7 +115,10 @@ def test_shock_on_a_node_the_graph_lacks(files, tmp_path):
     ([], "Missing argument 'SCENARIO_FILE' (or use --reverse)."),
     (["SC", "--target", "bad_debt>0"], "--target only apply with --reverse."),
     (["SC", "--reverse", "--shock-type", "price", "--target", "bad_debt>0"],
-     "--reverse searches shocks of one type; it takes no SCENARIO_FILE or --scenario."),
+     "--reverse with SCENARIO_FILE searches on top of one scenario; choose it with --scenario NAME "
+     "(the file has 2)."),
+    (["--reverse", "--shock-type", "price", "--target", "bad_debt>0", "--scenario", "eth-30"],
+     "--scenario needs SCENARIO_FILE."),
     (["--reverse", "--target", "bad_debt>0"], "--reverse needs --shock-type."),
     (["--reverse", "--shock-type", "price", "--target", "bad_debt>0", "--detail", "nodes"],
      "--detail applies to scenario runs, not to --reverse."),
@@ -208,3 +211,14 @@ def test_scenarios_from_standard_input(files):
     assert list(csv(result)["scenario"]) == ["eth-30", "steth-depeg"]
     bad = CliRunner().invoke(cli, ["stress", graph, "-"], input="{")
     assert bad.exit_code == 1 and bad.stderr.startswith("Error: <stdin>: line 1, column 2: not valid JSON")
+
+
+def test_reverse_on_top_of_a_scenario(files):
+    # Under 'steth-depeg' (stETH market price 0.75, collateral worth 75 < 80: bad debt 5 already), the ETH fall
+    # that takes bad debt above 10 is hand-derived: lido pays 100(1 - s), stETH redeems at 1 - s and trades at
+    # 0.75(1 - s); bad debt 80 - 75(1 - s) > 10 above s = 1 - 70/75 = 1/15.
+    result = run(*files, "--scenario", "steth-depeg", "--reverse", "--shock-type", "price", "--node", "ETH",
+                 "--target", "bad_debt>10", "--format", "csv")
+    frame = csv(result)
+    assert 1 / 15 <= frame["breaking_shock"][0] <= 1 / 15 + 1e-4
+    assert "bad_debt under scenario 'steth-depeg' alone: 5" in result.stderr

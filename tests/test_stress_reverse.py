@@ -226,3 +226,22 @@ def test_automatic_worker_count(monkeypatch):
     monkeypatch.setattr(stress.os, "cpu_count", lambda: 1)
     monkeypatch.setattr(stress.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert stress._auto_jobs(60.0) == 1
+
+
+def test_search_on_top_of_a_base_scenario():
+    from exposure.scenarios import Scenario
+
+    # With ETH already 10% down, lido owns 90 and an asset loss s leaves it 90(1 - s): stETH is worth that,
+    # bad debt 80 - 90(1 - s) > 0 above s = 1/9 (hand; loop_network docstring with 100 -> 90).
+    base = Scenario.from_dict({"name": "eth-10", "shocks": [{"type": "price", "node": "ETH", "change": -0.1}]})
+    res = reverse_stress(loop_network(), "asset_loss", "lido", "bad_debt>0", base=base)
+    row = one(res)
+    assert 1 / 9 <= row["breaking_shock"] <= 1 / 9 + P
+    assert row["value_at_breaking_shock"] == pytest.approx(80 - 90 * (1 - row["breaking_shock"]))
+    assert res.base == "eth-10" and res.to_dict()["base"] == "eth-10"
+    # The base alone leaves no bad debt (collateral 90 > 80). The base already moves ETH's price, so ETH is
+    # left out of "all" for a price search, and naming it is an error.
+    assert res.value_at_zero == 0.0
+    assert list(reverse_stress(loop_network(), "price", "all", "bad_debt>0", base=base).table["node"]) == ["USDC"]
+    with pytest.raises(InvalidShockError, match="Node 'ETH' already has a price shock in scenario 'eth-10'"):
+        reverse_stress(loop_network(), "price", "ETH", "bad_debt>0", base=base)
