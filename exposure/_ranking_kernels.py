@@ -236,7 +236,8 @@ def differential_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: f
             seen |= H > 0
             D[D <= tol] = 0.0          # increments at or below tol are not propagated
             active = (D > 0).any(axis=0)
-        res = np.where(active, D.max(axis=0, initial=0.0), 0.0)
+        # not converged: the increment the next round would still add
+        res = np.where(active, (np.minimum(1.0, H + Wt @ D) - H).max(axis=0, initial=0.0), 0.0)
         score[a:b] = v @ H - v[seeds[a:b]] * psi
         hit = H >= 1.0
         hit[seeds[a:b], cols] = False

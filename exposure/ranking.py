@@ -189,10 +189,29 @@ def impact_weights(network: ExposureNetwork, *, cap: bool = True) -> sp.csr_arra
     return sp.csr_array((w, L.indices.copy(), L.indptr.copy()), shape=L.shape)
 
 
+#: Scores closer than this fraction of the largest absolute score share a rank (round-off).
+TIE_RTOL = 1e-12
+
+
 def _ranks(score: np.ndarray) -> pd.Series:
-    s = pd.Series(score, dtype="float64")
-    r = s.rank(method="min", ascending=False, na_option="keep")
-    return r.astype("Int64")
+    """Rank 1 = largest; ties share the smallest rank (``rank(method="min")``); NaN stays NA.
+
+    Scores within ``TIE_RTOL`` of the largest absolute score of each other count as tied, so
+    that the order of floating-point sums cannot split a tie.
+    """
+    x = np.asarray(score, dtype=np.float64)
+    out = pd.array([pd.NA] * x.size, dtype="Int64")
+    ok = np.flatnonzero(np.isfinite(x))
+    if ok.size:
+        order = ok[np.argsort(-x[ok], kind="stable")]
+        xs = x[order]
+        tol = TIE_RTOL * float(np.max(np.abs(xs)))
+        start = np.concatenate(([True], (xs[:-1] - xs[1:]) > tol))
+        first = np.maximum.accumulate(np.where(start, np.arange(xs.size), 0))
+        r = np.empty(x.size, np.int64)
+        r[order] = first + 1
+        out[ok] = r[ok]
+    return pd.Series(out)
 
 
 def _table(ids, score, columns: Mapping[str, np.ndarray], top: int | None) -> pd.DataFrame:
