@@ -38,17 +38,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from network import best_of  # noqa: E402
+
 MODELS = {"EN": (1.0, 1.0), "RV": (0.9, 0.95)}
 METHODS = ("fictitious-default", "fixed-point")
-
-
-def best_of(fn, repeats):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def measure(n: int, seed: int, load: bool) -> dict:
