@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -34,17 +33,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from bench_clearing import best_of  # noqa: E402  (best of several repeats, and the result)
+
 PER_SEED = ("debtrank", "differential-debtrank", "furfine", "impact")
 WHOLE = ("vulnerability", "amplification", "pagerank", "katz", "eigenvector")
-
-
-def best_of(fn, repeats):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def plain_debtrank(W, v, seed, psi=1.0):

@@ -57,10 +57,8 @@ References
 .. [2] M. Bardoscia, S. Battiston, F. Caccioli and G. Caldarelli, "DebtRank: a microscopic
    foundation for shock propagation", PLoS ONE 10(6):e0130406, 2015.
    doi:10.1371/journal.pone.0130406
-.. [3] M. Bardoscia, F. Caccioli, J. I. Perotti, G. Vivaldo and G. Caldarelli, "Distress
-   propagation in complex networks: the case of non-linear DebtRank", PLoS ONE
-   11(10):e0163825, 2016; and M. Bardoscia, S. Battiston, F. Caccioli and G. Caldarelli,
-   "Pathways towards instability in financial networks", Nat. Commun. 8:14416, 2017.
+.. [3] M. Bardoscia, S. Battiston, F. Caccioli and G. Caldarelli, "Pathways towards instability
+   in financial networks", Nat. Commun. 8:14416, 2017. doi:10.1038/ncomms14416
 .. [4] P. Barucca, M. Bardoscia, F. Caccioli, M. D'Errico, G. Visentin, G. Caldarelli and
    S. Battiston, "Network valuation in financial systems", Math. Finance 30(4):1181–1204,
    2020. doi:10.1111/mafi.12272
