@@ -6,6 +6,7 @@ The network model and its direction convention live in :mod:`exposure.network`:
 
 from .exceptions import (ConvergenceError, ConvergenceWarning, ExposureError, GraphFormatError,
                          InvalidNetworkError, InvalidShockError, Problem)
+from .clearing import ClearingResult, clear, eisenberg_noe, loss_amplification, rogers_veraart, sensitivities
 from .mechanics import MarketShock, SystemResult, solve_system
 from .network import EDGE_KINDS, NODE_KINDS, ExposureNetwork
 from .scenarios import Scenario, read_scenarios
@@ -17,6 +18,7 @@ __all__ = [
     "ExposureNetwork", "EDGE_KINDS", "NODE_KINDS",
     "ExposureError", "InvalidNetworkError", "GraphFormatError", "InvalidShockError",
     "ConvergenceError", "ConvergenceWarning", "Problem",
+    "ClearingResult", "clear", "eisenberg_noe", "rogers_veraart", "sensitivities", "loss_amplification",
     "MarketShock", "SystemResult", "solve_system",
     "Scenario", "read_scenarios", "run_scenarios", "reverse_stress", "StressResult", "ReverseStressResult",
 ]
