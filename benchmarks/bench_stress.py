@@ -33,6 +33,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from network import best_of  # noqa: E402
 
 from exposure.mechanics import MarketShock, solve_system  # noqa: E402
 from exposure.network import ORACLES, ExposureNetwork  # noqa: E402
@@ -92,16 +95,6 @@ def stress_network(n_tokens: int, n_venues: int, n_positions: int, seed: int = 0
     return ExposureNetwork.from_frames(nodes, edges, meta={"version": 2, "name": f"stress-bench-{seed}"})
 
 
-def best(fn, repeat: int):
-    """Best wall time of ``repeat`` calls, and the last return value."""
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small network, one repeat")
@@ -118,17 +111,18 @@ def main(argv=None):
 
     Pi = net.relative_liabilities()
     p = net.total_obligations()
-    t_matvec, _ = best(lambda: [Pi.T @ p for _ in range(100)], repeat)
+    t_matvec, _ = best_of(lambda: [Pi.T @ p for _ in range(100)], repeat)
     t_matvec /= 100
     pos = net.positions
     C, D, lt = (pos[c].to_numpy(dtype=np.float64) for c in ("collateral", "debt", "liquidation_threshold"))
     o = np.random.default_rng(1).uniform(0.8, 1.0, len(C))
-    t_pass, _ = best(lambda: [np.where(D > 0, C * o * lt / np.maximum(D, 1e-300), np.inf) for _ in range(20)], repeat)
+    t_pass, _ = best_of(lambda: [np.where(D > 0, C * o * lt / np.maximum(D, 1e-300), np.inf) for _ in range(20)],
+                        repeat)
     t_pass /= 20
 
     big = f"tok{0}"
-    t_base, base = best(lambda: solve_system(net), repeat)
-    t_shock, shocked = best(lambda: solve_system(net, MarketShock(depeg={big: -0.2})), repeat)
+    t_base, base = best_of(lambda: solve_system(net), repeat)
+    t_shock, shocked = best_of(lambda: solve_system(net, MarketShock(depeg={big: -0.2})), repeat)
     scenarios = [Scenario.from_dict({"name": f"s{k}", "shocks": sh}) for k, sh in enumerate([
         [{"type": "depeg", "node": "tok0", "change": -0.2}],
         [{"type": "price", "node": "ETH", "change": -0.3}],
@@ -136,7 +130,7 @@ def main(argv=None):
         [{"type": "forged_supply", "node": "tok2", "fraction": 0.2}, {"type": "liquidity", "node": "tok2",
                                                                        "depth_factor": 0.2}],
         [{"type": "price", "node": "BTC", "change": -0.4}, {"type": "depeg", "node": "tok1", "change": -0.1}]])]
-    t_run, res = best(lambda: run_scenarios(net, scenarios), repeat)
+    t_run, res = best_of(lambda: run_scenarios(net, scenarios), repeat)
 
     nodes = [f"tok{k}" for k in range(min(n_reverse, n_tokens))]
     target = "bad_debt>1e6"
