@@ -166,7 +166,8 @@ def main(argv=None):
     ]
     print(f"network: {net.n} nodes, {len(net.positions)} positions, {len(net.holdings)} holdings, "
           f"{net.n_claims} claims (cpu count {os.cpu_count()})")
-    print(f"{'measure':58s} {'seconds':>10s} {'ratio':>12s}  (ratio: to the mat-vec; run/reverse: to one shocked solve)")
+    print(f"{'measure':58s} {'seconds':>10s} {'ratio':>12s}  "
+          "(ratio: to the mat-vec; run/reverse: to one shocked solve)")
     for name, t, r in rows:
         print(f"{name:58s} {t:10.4f} {r:12.1f}")
     print(f"reverse stress: {solves} solves ({solves / len(nodes):.1f} per node), "
@@ -182,7 +183,8 @@ def main(argv=None):
         "ratios": {name: r for name, _, r in rows},
         "reverse": {"nodes": len(nodes), "solves": solves, "seconds_per_solve": t_rev1 / solves,
                     "speedup_2_processes": t_rev1 / t_rev2, "wall_1": wall[1], "wall_2": wall[2],
-                    "cpu_1": cpu[1], "cpu_2": cpu[2], "load_average": os.getloadavg()[0], "breaking": rev1.to_frame().to_dict("records")},
+                    "cpu_1": cpu[1], "cpu_2": cpu[2], "load_average": os.getloadavg()[0],
+                    "breaking": rev1.to_frame().to_dict("records")},
         "scenarios": res.summary_frame().to_dict("records"),
     }
     results = ROOT / "benchmarks" / "results"
