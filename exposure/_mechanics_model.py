@@ -9,7 +9,9 @@ Notation (all amounts in USD at the graph's reference prices):
 * ``m`` market price ratios (current / reference price), one per node;
 * ``r`` redemption value ratios, one per node (1 for a node without issuer);
 * ``C``, ``D`` remaining collateral and debt of each position;
-* ``o`` the oracle's price ratio of collateral to debt, one per position.
+* ``o`` the oracle's price ratio of collateral to debt, one per position;
+* ``den`` the position of a node's (or a claim's) ``denomination`` asset, ``-1`` for none:
+  an amount denominated in an asset ``a`` is worth ``amount · m_a`` in USD.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from .network import ORACLES
 
 __all__ = ["MechanicsModel", "PositionState", "price_impact", "oracle_ratio", "health",
            "liquidation_step", "position_values", "external_values", "redemption_values",
-           "market_prices"]
+           "market_prices", "denomination_factor"]
 
 MARKET, EXCHANGE_RATE, HARDCODED, LINEAR_DISCOUNT = range(4)
 assert ORACLES == ("market", "exchange_rate", "hardcoded", "linear_discount")
@@ -71,7 +73,16 @@ class MechanicsModel:
         Secured positions: node positions, collateral and debt at reference
         prices, liquidation threshold, bonus, close factor, oracle code.
     Pi, pbar : csr_array, ndarray
-        Relative liabilities and total obligations of the claim network.
+        Relative liabilities and total obligations of the claim network at reference prices.
+    denomination : ndarray of int
+        Position of each node's ``denomination`` asset (the unit its token redeems in),
+        ``-1`` for none.
+    L, x : csr_array, ndarray
+        Liabilities at reference prices and external liabilities.
+    claim_pos, claim_amount, claim_den : ndarray
+        For every claim in ``L`` that is denominated in an asset: its position in ``L.data``,
+        its amount at reference prices and the position of its denomination asset. Empty
+        when no claim is denominated (``L`` is then fixed).
     """
 
     n: int
@@ -100,6 +111,12 @@ class MechanicsModel:
     oracle: np.ndarray
     Pi: sp.csr_array
     pbar: np.ndarray
+    denomination: np.ndarray
+    L: sp.csr_array
+    x: np.ndarray
+    claim_pos: np.ndarray
+    claim_amount: np.ndarray
+    claim_den: np.ndarray
 
     @classmethod
     def from_network(cls, network) -> "MechanicsModel":
@@ -107,15 +124,13 @@ class MechanicsModel:
         n = network.n
         kinds = network.kinds
         is_asset = kinds == "asset"
-        if "issuer" in nodes.columns:
-            iss = nodes["issuer"].to_numpy(dtype=object)
-            issuer = nodes.index.get_indexer(np.where(pd.isna(iss), None, iss).astype(object))
-        else:
-            issuer = np.full(n, -1)
+        issuer = _reference(nodes, "issuer")
+        denomination = _reference(nodes, "denomination")
         claims = network.claims
         d, c = _codes(claims["debtor"]), _codes(claims["creditor"])
         a = claims["amount"].to_numpy(dtype=np.float64)
         on_asset = is_asset[d] if n and len(d) else np.zeros(len(d), bool)
+        claim_pos, claim_amount, claim_den = _denominated_claims(network, d, c, a, on_asset, denomination)
         h, p = network.holdings, network.positions
         oracle = (pd.Categorical(p["oracle"].to_numpy(dtype=object), categories=list(ORACLES)).codes
                   if len(p) else np.zeros(0, np.int8))
@@ -144,6 +159,10 @@ class MechanicsModel:
             oracle=np.asarray(oracle, dtype=np.int8),
             Pi=network.relative_liabilities(),
             pbar=network.total_obligations(),
+            denomination=denomination,
+            L=network.liabilities,
+            x=np.asarray(network.external_liabilities, dtype=np.float64),
+            claim_pos=claim_pos, claim_amount=claim_amount, claim_den=claim_den,
         )
 
     @property
@@ -151,9 +170,81 @@ class MechanicsModel:
         return len(self.C0)
 
     @property
+    def has_denominated_claims(self) -> bool:
+        """True when some claim's face value follows an asset's price."""
+        return len(self.claim_pos) > 0
+
+    def claim_factors(self, m: np.ndarray) -> np.ndarray:
+        """Price ratio ``m_a`` of the denomination asset of every denominated claim."""
+        return m[self.claim_den]
+
+    def obligations(self, m: np.ndarray):
+        """``(L, Π, p̄)`` at the price state ``m``.
+
+        A claim denominated in asset ``a`` has face value ``amount · m_a``; the others keep
+        their amount. Only ``L.data`` is rescaled (same sparsity pattern), so this is one
+        vectorised pass over the denominated claims and never densifies ``L``:
+        ``p̄ = L·1 + x`` and ``Π = diag(1/p̄)·L`` (rows of nodes that owe nothing are zero).
+        """
+        if not self.has_denominated_claims:
+            return self.L, self.Pi, self.pbar
+        # duplicates are summed in L, possibly mixing denominated and fixed amounts: move each entry
+        # by what its denominated part gains or loses, amount·(m_a − 1)
+        data = self.L.data + np.bincount(self.claim_pos, weights=self.claim_amount * (m[self.claim_den] - 1.0),
+                                         minlength=len(self.L.data))
+        data = np.maximum(data, 0.0)
+        L = sp.csr_array((data, self.L.indices, self.L.indptr), shape=self.L.shape)
+        rows = np.repeat(np.arange(self.n), np.diff(self.L.indptr))
+        pbar = np.bincount(rows, weights=data, minlength=self.n) + self.x
+        inv = np.divide(1.0, pbar, out=np.zeros_like(pbar), where=pbar > 0)
+        Pi = sp.csr_array((data * inv[rows], self.L.indices, self.L.indptr), shape=self.L.shape)
+        return L, Pi, pbar
+
+    @property
     def has_mechanics(self) -> bool:
         """True when the network has holdings or secured positions (format version 2)."""
         return len(self.h_amount) > 0 or len(self.C0) > 0
+
+
+def _reference(nodes: pd.DataFrame, field: str) -> np.ndarray:
+    """Positions of the nodes a reference field names (``issuer``, ``denomination``), -1 where absent."""
+    if field not in nodes.columns:
+        return np.full(len(nodes), -1, dtype=np.int64)
+    ref = nodes[field].to_numpy(dtype=object)
+    return np.asarray(nodes.index.get_indexer(np.where(pd.isna(ref), None, ref).astype(object)), dtype=np.int64)
+
+
+def _denominated_claims(network, d, c, a, on_asset, node_den):
+    """Position in ``L.data``, amount and denomination asset of every denominated claim in ``L``.
+
+    A claim's denomination is its own ``denomination`` field; failing that, a claim whose
+    creditor is a node with a ``denomination`` (an issuer's obligation to its token, the
+    token's backing) takes the creditor's. Claims on base assets are not in ``L`` (they are
+    revalued at the asset's price anyway).
+    """
+    claims = network.claims
+    den = node_den[c] if len(c) else np.zeros(0, np.int64)
+    if "denomination" in claims.columns:
+        own = claims["denomination"].to_numpy(dtype=object)
+        own_pos = network.nodes.index.get_indexer(np.where(pd.isna(own), None, own).astype(object))
+        den = np.where(own_pos >= 0, own_pos, den)
+    keep = (den >= 0) & ~on_asset
+    if not keep.any():
+        empty = np.zeros(0, np.int64)
+        return empty, np.zeros(0), empty
+    L = network.liabilities
+    n = network.n
+    # csr data of L (duplicates summed, indices sorted) is in the order of the sorted keys row·n + col
+    keys = L.indices.astype(np.int64) + np.repeat(np.arange(n, dtype=np.int64), np.diff(L.indptr)) * n
+    kd = d[keep].astype(np.int64) * n + c[keep]
+    pos = np.searchsorted(keys, kd)
+    return pos.astype(np.int64), a[keep], den[keep].astype(np.int64)
+
+
+def denomination_factor(model: "MechanicsModel", m: np.ndarray) -> np.ndarray:
+    """``m_den`` for every node with a ``denomination`` asset, 1 for the others."""
+    den = model.denomination
+    return np.where(den >= 0, m[np.maximum(den, 0)], 1.0) if len(den) else np.ones(0)
 
 
 @dataclass
@@ -218,16 +309,21 @@ def price_impact(Q: np.ndarray, depth: np.ndarray, slippage: np.ndarray, exponen
 
 
 def redemption_values(model: MechanicsModel, payments: np.ndarray, forged: np.ndarray,
-                      fundamental: np.ndarray | float = 1.0) -> np.ndarray:
-    """``r_t = R_k / (1 + forged_t)`` with ``R_k = p_k / p̄_k`` the recovery rate of ``t``'s issuer ``k``.
+                      fundamental: np.ndarray | float = 1.0, pbar: np.ndarray | None = None,
+                      m: np.ndarray | None = None) -> np.ndarray:
+    """``r_t = R_k · m_den(t) / (1 + forged_t)`` with ``R_k = p_k / p̄_k`` the recovery rate of ``t``'s issuer ``k``.
 
-    ``R_k = 1`` when ``p̄_k = 0``; a node without issuer has ``r = fundamental / (1 + forged)``,
-    its fundamental price ratio (``1 + price_change`` for a base asset).
+    ``R_k = 1`` when ``p̄_k = 0``; a node without issuer has ``r = fundamental · m_den / (1 + forged)``,
+    ``fundamental`` being its fundamental price ratio (``1 + price_change`` for a base asset).
+    ``m_den`` is the market price ratio of the node's ``denomination`` asset (1 without one, or
+    when ``m`` is not given); ``pbar`` the current obligations (default: at reference prices).
     """
-    pbar = model.pbar
+    pbar = model.pbar if pbar is None else pbar
     R = np.divide(payments, pbar, out=np.ones(model.n), where=pbar > 0)
     R = np.minimum(R, 1.0)
     rec = np.where(model.issuer >= 0, R[np.maximum(model.issuer, 0)], fundamental)
+    if m is not None:
+        rec = rec * denomination_factor(model, m)
     return rec / (1.0 + forged)
 
 

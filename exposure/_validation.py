@@ -157,6 +157,37 @@ def _check_numbers(col: _Collector, table: str, rows: np.ndarray, fld: str, raw:
     return values
 
 
+def _is_absent_reference(v) -> bool:
+    """A missing node reference: absent, None/NA, blank text, or NaN (pandas turns None into NaN)."""
+    return _is_missing(v) or (isinstance(v, float) and math.isnan(v))
+
+
+def _node_reference(col: _Collector, raw: pd.Series, fld: str, ids: np.ndarray, kinds_of: dict, names,
+                    ok: np.ndarray) -> np.ndarray:
+    """Validate a node field that names another node (``issuer``, ``denomination``).
+
+    Absent values (see :func:`_is_absent_reference`) become None. ``denomination`` must name a
+    node of kind ``asset``; no node may name itself. Invalid rows are cleared in ``ok``.
+    """
+    values = raw.to_numpy(dtype=object, copy=True)
+    for i, v in enumerate(values):
+        if _is_absent_reference(v):
+            values[i] = None
+            continue
+        if not isinstance(v, str) or v not in kinds_of:
+            msg = f"Field {fld!r} of node {names(i)!r} must be the id of a node in the graph. Got {_describe(v)} instead."
+        elif v == ids[i]:
+            msg = f"Node {names(i)!r} cannot be its own {fld}."
+        elif fld == "denomination" and kinds_of[v] != "asset":
+            msg = (f"Field 'denomination' of node {names(i)!r} must name a base asset (a node of kind 'asset'). "
+                   f"Got {v!r}, a node of kind {kinds_of[v]!r}.")
+        else:
+            continue
+        col.add(("nodes", fld, "error"), Problem("error", msg, table="nodes", row=i, field=fld, node=names(i)))
+        ok[i] = False
+    return values
+
+
 def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_input: bool):
     """Validate the node table; return (table indexed by id, mask of valid rows, mask of valid unique ids)."""
     nodes = nodes.copy()
@@ -229,23 +260,10 @@ def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_inpu
         bad = {p.row for p in col.problems[before:]}
         ok[list(bad)] = False
         table[fld] = vals
-    if "issuer" in nodes.columns:
-        issuer = nodes["issuer"].to_numpy(dtype=object, copy=True)
-        known = set(ids.tolist())
-        for i, v in enumerate(issuer):
-            if _is_missing(v):
-                issuer[i] = None
-            elif not isinstance(v, str) or v not in known:
-                col.add(("nodes", "issuer", "error"), Problem(
-                    "error", f"Field 'issuer' of node {names(i)!r} must be the id of a node in the graph. "
-                    f"Got {_describe(v)} instead.", table="nodes", row=i, field="issuer", node=names(i)))
-                ok[i] = False
-            elif v == ids[i]:
-                col.add(("nodes", "issuer", "error"), Problem(
-                    "error", f"Node {names(i)!r} cannot be its own issuer.", table="nodes", row=i,
-                    field="issuer", node=names(i)))
-                ok[i] = False
-        table["issuer"] = issuer
+    kinds_of = dict(zip(ids.tolist(), kind.tolist())) if n else {}
+    for fld in ("issuer", "denomination"):
+        if fld in nodes.columns:
+            table[fld] = _node_reference(col, nodes[fld], fld, ids, kinds_of, names, ok)
     for c in nodes.columns:
         if c not in table.columns and c != "id":
             table[c] = nodes[c].to_numpy()
@@ -254,6 +272,33 @@ def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_inpu
 
 def _edge_name(kind, refs, arrays, i):
     return "->".join(str(arrays[r][i]) for r in refs[:2])
+
+
+def _edge_denomination(col: _Collector, raw: pd.Series, node_index: pd.Index, asset_mask: np.ndarray,
+                       rows: np.ndarray, names, ok: np.ndarray) -> np.ndarray:
+    """Validate the ``denomination`` of claim edges: absent, or the id of a node of kind ``asset``."""
+    values = raw.to_numpy(dtype=object, copy=True)
+    absent = np.fromiter((_is_absent_reference(v) for v in values), bool, len(values))
+    values[absent] = None
+    pos = np.full(len(values), -1, dtype=np.int64)
+    present = np.flatnonzero(~absent)
+    if len(present):
+        text = np.array([isinstance(v, str) for v in values[present]])
+        pos[present[text]] = node_index.get_indexer(values[present[text]].astype(object))
+    for i in present:
+        v = values[i]
+        if pos[i] < 0:
+            msg = (f"Field 'denomination' of claim {names(i)!r} must be the id of a base asset in the graph. "
+                   f"Got {_describe(v) if not isinstance(v, str) else f'unknown node {v!r}'} instead.")
+        elif not asset_mask[pos[i]]:
+            msg = (f"Field 'denomination' of claim {names(i)!r} must name a base asset (a node of kind 'asset'). "
+                   f"Got {v!r}, which is not of kind 'asset'.")
+        else:
+            continue
+        col.add(("edges", "denomination", "error"), Problem("error", msg, table="edges", row=int(rows[i]),
+                                                            field="denomination", node=names(i)))
+        ok[i] = False
+    return values
 
 
 def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: np.ndarray,
@@ -310,6 +355,8 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
                 "(kind 'asset'), which cannot hold claims.", table="edges", row=int(rows[i]),
                 field="creditor", node=names(i)))
             ok[i] = False
+    if kind == "claim" and "denomination" in sub.columns:
+        out["denomination"] = _edge_denomination(col, sub["denomination"], node_index, asset_mask, rows, names, ok)
     what = f"{kind} edge"
     named = lambda i: names(i)  # noqa: E731
     for f in spec.amounts:
@@ -339,23 +386,50 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
         out[f] = vals
     table = pd.DataFrame(out, index=pd.Index(rows, name="edge"))
     for c in sub.columns:
-        if c not in spec.fields and c != "kind":
+        if c not in spec.fields and c != "kind" and c not in out:
             v = sub[c]
             if v.notna().any():
                 table[c] = v.to_numpy()
     if kind == "claim" and m:
-        key = a.astype(np.int64) * max(len(node_index), 1) + b
-        dup = np.zeros(m, bool)
-        dup[ok] = pd.Series(key[ok]).duplicated(keep=False).to_numpy()
-        seen = {}
-        for i in np.flatnonzero(dup):
-            seen.setdefault((a[i], b[i]), []).append(int(rows[i]))
-        for (_, _), rs in seen.items():
-            i = int(np.flatnonzero(rows == rs[0])[0])
-            col.add(("edges", "debtor", "warning"), Problem(
-                "warning", f"Claim {names(i)!r} appears {len(rs)} times (edges {', '.join(map(str, rs))}); "
-                "the amounts are summed.", table="edges", row=rs[0], field="amount", node=names(i)))
+        _duplicate_claims(col, a, b, ok, rows, len(node_index), names)
     return table, ok
+
+
+def _duplicate_claims(col: _Collector, a, b, ok, rows, n: int, names) -> None:
+    """Warn about claims between the same debtor and creditor (they are summed).
+
+    A sparse pattern with duplicates summed tells cheaply whether there are any;
+    only then are the repeated pairs grouped (sorting, no per-pair scan).
+    """
+    sel = np.flatnonzero(ok)
+    if len(sel) < 2:
+        return
+    import scipy.sparse as sp
+
+    pattern = sp.csr_array((np.ones(len(sel), np.int32), (a[sel], b[sel])), shape=(max(n, 1), max(n, 1)))
+    pattern.sum_duplicates()
+    if pattern.nnz == len(sel):
+        return
+    key = a[sel].astype(np.int64) * max(n, 1) + b[sel]
+    dup = pd.Series(key).duplicated(keep=False).to_numpy()
+    pos = sel[dup]
+    order = np.argsort(key[dup], kind="stable")
+    pos, k = pos[order], key[dup][order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[starts[1:], len(k)]
+    # groups in file order of their first edge
+    first = pos[starts]
+    tag = ("edges", "debtor", "warning")
+    for g in np.argsort(first, kind="stable")[:MAX_PER_KIND]:
+        members = pos[starts[g]:ends[g]]
+        rs = [int(rows[i]) for i in members]
+        i = int(members[0])
+        col.add(tag, Problem(
+            "warning", f"Claim {names(i)!r} appears {len(rs)} times (edges {', '.join(map(str, rs))}); "
+            "the amounts are summed.", table="edges", row=rs[0], field="amount", node=names(i)))
+    rest = len(starts) - min(len(starts), MAX_PER_KIND)
+    if rest:
+        col._counts[tag] = col._counts.get(tag, 0) + rest
 
 
 def build_tables(nodes: pd.DataFrame, edges: pd.DataFrame | None, *, version: int = 1,

@@ -111,6 +111,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -120,8 +121,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ._mechanics_model import (MechanicsModel, PositionState, external_values, liquidation_step,
-                               market_prices, oracle_ratio, health, redemption_values)
+from ._mechanics_model import (MechanicsModel, PositionState, denomination_factor, external_values,
+                               liquidation_step, market_prices, oracle_ratio, health, redemption_values)
 from .exceptions import ConvergenceError, ConvergenceWarning, InvalidShockError
 
 __all__ = ["MarketShock", "SystemResult", "solve_system"]
@@ -291,15 +292,20 @@ class _State:
     residual: float
     message: str
     inner: Any = None
+    L: Any = None
+    Pi: Any = None
+    pbar: Any = None
+    warm_starts: int = 0
+    cold_starts: int = 0
 
 
-def _clear(model: MechanicsModel, e, *, alpha, beta, tol, start):
+def _clear(Pi, pbar, e, *, alpha, beta, tol, start):
     from .clearing import clear_vectors
-    return clear_vectors(model.Pi, model.pbar, e, alpha=alpha, beta=beta, tol=tol, start=start)
+    return clear_vectors(Pi, pbar, e, alpha=alpha, beta=beta, tol=tol, start=start)
 
 
-def _equity(model: MechanicsModel, assets: np.ndarray) -> np.ndarray:
-    return np.maximum(0.0, assets - model.pbar)
+def _equity(pbar: np.ndarray, assets: np.ndarray) -> np.ndarray:
+    return np.maximum(0.0, assets - pbar)
 
 
 def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _State:
@@ -314,6 +320,10 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
     r = fundamental / (1.0 + forged)
     Q = np.zeros(n)
     m = market_prices(model, r, Q, pf, df)
+    if (model.denomination >= 0).any():
+        # a token redeemable in an asset starts at that asset's shocked price (issuer solvent)
+        r = r * denomination_factor(model, m)
+        m = market_prices(model, r, Q, pf, df)
     state = PositionState.initial(model)
     default_round = np.zeros(n, np.int64)
     liquidated_round = np.zeros(k, np.int64)
@@ -322,6 +332,8 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
     bad_tol = 1e-12 * np.maximum(1.0, model.D0)
     p = None
     e_prev = None
+    factors_prev = None
+    warm = cold = 0
     rounds = []
     converged, residual, message, cv = False, math.inf, "", None
     it = 0
@@ -333,19 +345,35 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
             Q = Q + np.bincount(model.ctoken, weights=sold, minlength=n)
         liquidated_round[liq & (liquidated_round == 0)] = it
         e, bad, _, _ = external_values(model, m, state, shock["loss_fraction"], shock["loss_amount"])
-        start = p if (p is not None and np.all(e <= e_prev)) else None
+        # Claims denominated in an asset are worth amount·m_a: L, Π and p̄ at this round's prices.
+        factors = model.claim_factors(m)
+        if factors_prev is None or not np.array_equal(factors, factors_prev):
+            L_cur, Pi_cur, pbar_cur = model.obligations(m)
+        # Warm start only when the previous payments are provably an upper bound of this round's
+        # clearing vector: same obligations (Π, p̄) and no external asset went up (the clearing map is
+        # then pointwise lower). When denominated obligations moved, p̄ and Π changed and a creditor's
+        # share of a debtor's payments can grow, so the previous p is no bound: start cold from p̄.
+        same_obligations = factors_prev is not None and np.array_equal(factors, factors_prev)
+        start = p if (p is not None and same_obligations and np.all(e <= e_prev)) else None
+        if p is not None:
+            warm, cold = warm + (start is not None), cold + (start is None)
+        factors_prev = factors
         # Without holdings and positions one clearing is the whole model: solve it exactly as the
         # clearing engine does. Otherwise solve each round's clearing well inside the loop's tol.
-        cv = _clear(model, e, alpha=alpha, beta=beta, tol=tol * 1e-2 if model.has_mechanics else tol,
-                    start=start)
+        cv = _clear(Pi_cur, pbar_cur, e, alpha=alpha, beta=beta,
+                    tol=tol * 1e-2 if model.has_mechanics else tol, start=start)
         p_new = np.asarray(cv.payments, dtype=np.float64)
         defaulted = np.asarray(cv.defaulted, dtype=bool)
         default_round[defaulted & (default_round == 0)] = it
         bad_debt_round[(bad > bad_tol) & (bad_debt_round == 0)] = it
-        r_new = np.minimum(r, redemption_values(model, p_new, forged, fundamental))
+        r_new = np.minimum(r, redemption_values(model, p_new, forged, fundamental, pbar_cur, m))
         m_new = np.minimum(m, market_prices(model, r_new, Q, pf, df))
+        if (model.denomination >= 0).any():
+            # the denomination asset's own price may have moved this round (a fire sale of it)
+            r_new = np.minimum(r_new, redemption_values(model, p_new, forged, fundamental, pbar_cur, m_new))
+            m_new = np.minimum(m_new, market_prices(model, r_new, Q, pf, df))
         price_round[(m_new < 1.0 - 1e-12) & (price_round == 0)] = it
-        dp = 0.0 if p is None else float(np.max(np.abs(p_new - p) / np.maximum(model.pbar, 1e-300),
+        dp = 0.0 if p is None else float(np.max(np.abs(p_new - p) / np.maximum(pbar_cur, 1e-300),
                                                  initial=0.0))
         dliq = float(np.max(sold / np.maximum(model.C0, 1e-300), initial=0.0)) if k else 0.0
         residual = max(float(np.max(np.abs(m_new - m), initial=0.0)),
@@ -380,7 +408,8 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
                   defaulted=np.asarray(cv.defaulted, dtype=bool), positions=state, bad=bad,
                   default_round=default_round, liquidated_round=liquidated_round,
                   bad_debt_round=bad_debt_round, price_round=price_round, rounds=rounds,
-                  converged=converged, iterations=it, residual=residual, message=message, inner=cv)
+                  converged=converged, iterations=it, residual=residual, message=message, inner=cv,
+                  L=L_cur, Pi=Pi_cur, pbar=pbar_cur, warm_starts=warm, cold_starts=cold)
 
 
 # ========================================================================== the result
@@ -583,19 +612,18 @@ class SystemResult:
 
 
 # ======================================================================== solve_system
-def _balance_gap(model: MechanicsModel, e, payments, assets, defaulted, alpha, beta):
+def _balance_gap(s: _State, alpha, beta):
     """(gap, scale, default costs) of ``Σ e = Σ equity + Σ p·x/p̄ + Σ default costs`` (module docstring)."""
-    pbar = model.pbar
-    share_out = np.asarray(model.Pi.sum(axis=1)).ravel()
+    e, payments, assets, defaulted, pbar = s.e, s.payments, s.assets, s.defaulted, s.pbar
+    share_out = np.asarray(s.Pi.sum(axis=1)).ravel()
     ext_paid = payments * np.where(pbar > 0, 1.0 - share_out, 0.0)
     received = assets - e
     costs = np.where(defaulted, (1.0 - alpha) * e + (1.0 - beta) * received, 0.0)
-    gap = float(np.sum(e) - np.sum(_equity(model, assets)) - np.sum(ext_paid) - np.sum(costs))
+    gap = float(np.sum(e) - np.sum(_equity(pbar, assets)) - np.sum(ext_paid) - np.sum(costs))
     return abs(gap), max(1.0, float(np.sum(e))), float(np.sum(costs))
 
 
-def _external_loss(model: MechanicsModel, payments, x) -> float:
-    pbar = model.pbar
+def _external_loss(pbar, payments, x) -> float:
     rec = np.divide(payments, pbar, out=np.ones_like(pbar), where=pbar > 0)
     return float(np.sum(x * (1.0 - rec)))
 
@@ -690,10 +718,10 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
     after = _run(model, vec, **kw)
     before = after if shock.is_empty else _run(model, base, **kw)
     x = network.external_liabilities
-    eq_b = _equity(model, before.assets)
-    eq_a = _equity(model, after.assets)
+    eq_b = _equity(before.pbar, before.assets)
+    eq_a = _equity(after.pbar, after.assets)
     non_token = ~model.is_token
-    ecl_a, ecl_b = _external_loss(model, after.payments, x), _external_loss(model, before.payments, x)
+    ecl_a, ecl_b = _external_loss(after.pbar, after.payments, x), _external_loss(before.pbar, before.payments, x)
     n = model.n
     st = after.positions
     if model.n_positions:
@@ -706,8 +734,7 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
     else:
         h_b = h_a = np.zeros(0)
         bad_node = liq_node = np.zeros(n)
-    gaps = [_balance_gap(model, s.e, s.payments, s.assets, s.defaulted, kw["alpha"], kw["beta"])
-            for s in (after, before)]
+    gaps = [_balance_gap(s, kw["alpha"], kw["beta"]) for s in (after, before)]
     conservation = max(g / sc for g, sc, _ in gaps)
     status = 0 if after.converged else (2 if "clearing" in after.message else 1)
     inner = after.inner
@@ -716,8 +743,8 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
         default_round = np.asarray(inner.default_round, dtype=np.int64)
     result = SystemResult(
         network=network, node_ids=network.node_ids, kinds=np.asarray(model_kinds(network), dtype=object),
-        obligations=model.pbar, payments=after.payments,
-        recovery=np.divide(after.payments, model.pbar, out=np.ones(n), where=model.pbar > 0),
+        obligations=after.pbar, payments=after.payments,
+        recovery=np.divide(after.payments, after.pbar, out=np.ones(n), where=after.pbar > 0),
         assets=after.assets, equity=eq_a, defaulted=after.defaulted, default_round=default_round,
         equity_before=eq_b, equity_after=eq_a, loss=eq_b - eq_a, bad_debt=bad_node, liquidated=liq_node,
         sold=after.Q, price_before=before.m, price_after=after.m, redemption_value=after.r,
@@ -725,10 +752,11 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
         position_bad_debt=after.bad, health_before=h_b, health_after=h_a,
         liquidated_round=after.liquidated_round, bad_debt_round=after.bad_debt_round,
         round_records=tuple(after.rounds),
-        clearing=result_from_vectors(network, after.inner, after.e, alpha=kw["alpha"], beta=kw["beta"]),
+        clearing=result_from_vectors(network if after.L is model.L else dataclasses.replace(network, liabilities=after.L),
+                                     after.inner, after.e, alpha=kw["alpha"], beta=kw["beta"]),
         total_loss=float(np.sum((eq_b - eq_a)[non_token]) + (ecl_a - ecl_b)),
         total_bad_debt=float(after.bad.sum()), total_liquidated=float(after.Q.sum()),
-        external_creditor_loss=ecl_a, total_shortfall=float(np.sum(model.pbar - after.payments)),
+        external_creditor_loss=ecl_a, total_shortfall=float(np.sum(after.pbar - after.payments)),
         n_defaults=int(after.defaulted.sum()), converged=bool(after.converged and before.converged),
         iterations=int(after.iterations), residual=float(after.residual),
         conservation_residual=float(conservation), status=status,

@@ -313,7 +313,7 @@ def test_warm_started_clearings_give_the_cold_started_state(seed, monkeypatch):
     net, shock = random_network(seed), random_shock(seed)
     warm = solve_system(net, shock, tol=1e-12)
     cold_clear = mech._clear
-    monkeypatch.setattr(mech, "_clear", lambda model, e, **kw: cold_clear(model, e, **{**kw, "start": None}))
+    monkeypatch.setattr(mech, "_clear", lambda Pi, pbar, e, **kw: cold_clear(Pi, pbar, e, **{**kw, "start": None}))
     cold = solve_system(net, shock, tol=1e-12)
     np.testing.assert_allclose(warm.payments, cold.payments, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(warm.price_after, cold.price_after, rtol=1e-9, atol=1e-12)
