@@ -116,11 +116,19 @@ def _string_lookup(index: pd.Index):
         table = StringHashTable(max(len(values), 1))
         table.map_locations(values)
 
-        def find(x: np.ndarray) -> np.ndarray:
+        def lookup(x: np.ndarray) -> np.ndarray:
             try:
                 return np.asarray(table.lookup(x), dtype=np.int64)
             except (TypeError, ValueError):  # a value that is not a string
                 return index.get_indexer(x)
+
+        def find(x: np.ndarray) -> np.ndarray:
+            # exports are often grouped by holder or debtor: look up one value per run
+            if len(x) > 1:
+                heads = np.flatnonzero(np.r_[True, x[1:] != x[:-1]])
+                if len(heads) < len(x) // 2:
+                    return np.repeat(lookup(x[heads]), np.diff(np.r_[heads, len(x)]))
+            return lookup(x)
         return find
     except (ImportError, AttributeError, TypeError, ValueError):
         return index.get_indexer
