@@ -56,7 +56,7 @@ class ClearingSensitivities:
     _solve: object          # solve(rhs, trans) with (I − β Π_DDᵀ)
 
     @property
-    def node_ids(self) -> tuple:
+    def node_ids(self) -> pd.Index:
         return self.result.node_ids
 
     def payments_wrt(self, j: int) -> np.ndarray:
@@ -120,7 +120,7 @@ class ClearingSensitivities:
         own = (~d).astype(np.float64)
         costs = (1.0 - r.alpha) * d + (1.0 - r.beta) * self.aggregate(to_default)
         return pd.DataFrame({
-            "node": pd.array(list(r.node_ids), dtype=object),
+            "node": np.asarray(r.node_ids, dtype=object),
             "defaulted": d.astype(bool),
             "loss_amplification": shortfall,
             "equity_loss": own + spill,

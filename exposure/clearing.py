@@ -67,7 +67,8 @@ class ClearingResult:
 
     Attributes
     ----------
-    node_ids : tuple of str
+    node_ids : pandas.Index
+        Node ids in graph order (immutable).
     obligations, payments, recovery, assets, equity : ndarray
         ``p̄``, ``p``, ``p / p̄`` (1 where ``p̄ = 0``), ``e + Πᵀp``, ``max(0, assets − p̄)``.
     defaulted : ndarray of bool
@@ -91,7 +92,7 @@ class ClearingResult:
         ``e`` after the shock.
     """
 
-    node_ids: tuple
+    node_ids: pd.Index
     obligations: np.ndarray
     payments: np.ndarray
     recovery: np.ndarray
@@ -122,7 +123,7 @@ class ClearingResult:
     def to_frame(self) -> pd.DataFrame:
         """One row per node in graph order, columns :data:`FRAME_COLUMNS`."""
         return pd.DataFrame({
-            "node": pd.array(list(self.node_ids), dtype=object),
+            "node": np.asarray(self.node_ids, dtype=object),
             "obligations": self.obligations,
             "payments": self.payments,
             "recovery": self.recovery,
@@ -176,9 +177,9 @@ def _shocked_vectors(network: ExposureNetwork, shock):
 
 
 def result_from_vectors(network: ExposureNetwork, vec: ClearingVectors, e: np.ndarray, *, alpha: float,
-                        beta: float) -> ClearingResult:
+                        beta: float, pbar: np.ndarray | None = None) -> ClearingResult:
     """Wrap a :class:`ClearingVectors` into a :class:`ClearingResult` for ``network``."""
-    pbar = network.total_obligations()
+    pbar = network.total_obligations() if pbar is None else pbar
     x = network.external_liabilities
     p = vec.payments
     recovery = np.divide(p, pbar, out=np.ones_like(p), where=pbar > 0)
@@ -186,7 +187,7 @@ def result_from_vectors(network: ExposureNetwork, vec: ClearingVectors, e: np.nd
     d = vec.defaulted
     costs = float(((1.0 - alpha) * e[d]).sum() + ((1.0 - beta) * (vec.assets[d] - e[d])).sum())
     return ClearingResult(
-        node_ids=tuple(network.node_ids), obligations=pbar, payments=p, recovery=recovery, assets=vec.assets,
+        node_ids=network.node_ids, obligations=pbar, payments=p, recovery=recovery, assets=vec.assets,
         equity=equity, defaulted=d, default_round=vec.default_round, n_defaults=int(d.sum()),
         total_shortfall=float((pbar - p).sum()), external_creditor_loss=float((x * (1.0 - recovery)).sum()),
         method=vec.method, converged=vec.converged, iterations=vec.iterations, residual=vec.residual,
@@ -302,7 +303,7 @@ def _clear(network, shock, alpha, beta, method, tol, max_iter) -> ClearingResult
     Pi, pbar, e = _shocked_vectors(network, shock)
     alpha, beta = float(alpha), float(beta)
     vec = clear_vectors(Pi, pbar, e, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter)
-    return result_from_vectors(network, vec, e, alpha=alpha, beta=beta)
+    return result_from_vectors(network, vec, e, alpha=alpha, beta=beta, pbar=pbar)
 
 
 from ._clearing_sensitivity import loss_amplification, sensitivities  # noqa: E402
