@@ -227,7 +227,8 @@ def read_exposure_table(source, *, nodes=None, version: int = 2, strict: bool = 
 
     order = {"nodes": 0, "rows": 1}
     problems = locate(sorted(sort_problems(problems), key=lambda p: (order.get(p.table, -1),
-                                                                      -1 if p.row is None else p.row)),
+                                                                      float("inf") if p.row is None
+                                                                      else p.row)),
                       name, where)
     meta = {"version": version}
     for k in ("name", "as_of", "currency", "description"):

@@ -498,6 +498,8 @@ def build_tables(nodes: pd.DataFrame, edges: pd.DataFrame | None, *, version: in
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
-    """Problems in file order: nodes first, then edges, by row."""
+    """Problems in file order: nodes first, then edges, by row; a table's problems without a row
+    (counts of problems not listed, an empty table) come after its rows."""
     order = {"document": 0, "nodes": 1, "edges": 2}
-    return sorted(problems, key=lambda p: (order.get(p.table or "document", 3), -1 if p.row is None else p.row))
+    return sorted(problems, key=lambda p: (order.get(p.table or "document", 3),
+                                           float("inf") if p.row is None else p.row))

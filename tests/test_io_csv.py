@@ -1,6 +1,7 @@
 """The CSV form (nodes.csv + edges.csv): reading, line numbers, bad input with exact messages."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from exposure import GraphFormatError, InvalidNetworkError
@@ -123,3 +124,28 @@ def test_directory_without_the_files(tmp_path):
         read_graph(tmp_path / "g")
     assert str(err.value) == (f"{tmp_path / 'g'}: error: The directory has no nodes.csv and no edges.csv; "
                               "a CSV graph is a directory holding nodes.csv and edges.csv.")
+
+
+def test_string_lookup_agrees_with_get_indexer():
+    # the C hash-table lookup (with its one-lookup-per-run shortcut) against pandas' get_indexer
+    from exposure._io_csv import _string_lookup
+    rng = np.random.default_rng(0)
+    ids = np.array([f"n{i}" for i in range(500)], dtype=object)
+    index = pd.Index(ids)
+    find = _string_lookup(index)
+    values = np.concatenate([ids, np.array(["zz", "", "n1 "], dtype=object)])
+    for x in (values[np.sort(rng.integers(0, len(values), 3000))], values[rng.integers(0, len(values), 3000)],
+              values[:1], values[:0]):
+        np.testing.assert_array_equal(find(x), index.get_indexer(x))
+
+
+def test_many_repeated_claims_are_counted_not_all_listed(tmp_path):
+    # 120 distinct pairs each given twice: 50 warnings listed, then one line counting the other 70
+    rows = "".join(f"a{i},b{i},1\na{i},b{i},2\n" for i in range(120))
+    ids = "".join(f"a{i}\nb{i}\n" for i in range(120))
+    d = graph(tmp_path, "id\n" + ids, "debtor,creditor,amount\n" + rows)
+    net = read_graph(d)
+    assert len(net.problems) == 51 and all(p.severity == "warning" for p in net.problems)
+    assert net.problems[0].message == "Claim 'a0->b0' appears 2 times (edges 0, 1); the amounts are summed."
+    assert net.problems[-1].message.startswith("70 more edges with the same problem")
+    assert net.liabilities.sum() == 360.0  # 120 pairs x (1 + 2)
