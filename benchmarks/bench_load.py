@@ -7,9 +7,10 @@ Usage::
 
 The network comes from ``benchmarks/network.py`` (``benchmark_network``, ``write_csv``) and is
 written once to ``benchmarks/data/net-N-seed0/`` (git-ignored; reused when present). Each load
-runs in a fresh Python process, so its peak memory is the load's own: resident set size is
-sampled every 5 ms by a thread (psutil), and the figure reported is the peak minus the
-process's size after ``import exposure``. Each measurement is repeated and the best time taken.
+runs in a fresh Python process, so its peak memory is the load's own: the parent samples the
+child's resident set size every 5 ms (psutil; no thread inside the measured process), and the
+figure reported is the peak minus the process's size after ``import exposure``. Loads and
+baseline parses are interleaved and repeated; the best time of each is taken.
 
 Times are also given as ratios to two baselines measured in the same run, on the same machine
 and files: a bare ``pandas.read_csv`` of ``edges.csv`` (C parser, default options: the cost of
@@ -31,27 +32,18 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 CHILD = r"""
-import json, os, sys, threading, time
+import json, os, sys, time
 import psutil
 sys.path.insert(0, {root!r})
-proc = psutil.Process()
 import numpy as np, pandas as pd
 import exposure.io
-base = proc.memory_info().rss
-peak = [base]
-stop = threading.Event()
-def sample():
-    while not stop.is_set():
-        peak[0] = max(peak[0], proc.memory_info().rss)
-        time.sleep(0.005)
-t = threading.Thread(target=sample, daemon=True)
-t.start()
+base = psutil.Process().memory_info().rss
 what = {what!r}
 t0 = time.perf_counter()
 if what == "load":
     net = exposure.io.read_graph({path!r})
-    out = {{"nodes": net.n, "edges": net.n_claims, "problems": len(net.problems)}}
     elapsed = time.perf_counter() - t0
+    out = {{"nodes": net.n, "edges": net.n_claims, "problems": len(net.problems)}}
     x = np.ones(net.n)
     best = float("inf")
     for _ in range(5):
@@ -67,9 +59,7 @@ else:
     frame = pd.read_csv(os.path.join({path!r}, "edges.csv"))
     elapsed = time.perf_counter() - t0
     out = {{"rows": len(frame)}}
-stop.set(); t.join()
-peak[0] = max(peak[0], proc.memory_info().rss)
-out.update(seconds=elapsed, peak_rss=peak[0], base_rss=base)
+out.update(seconds=elapsed, base_rss=base)
 print(json.dumps(out))
 """
 
@@ -90,11 +80,27 @@ def ensure_data(n: int, seed: int = 0) -> Path:
 
 
 def child(what: str, path: Path) -> dict:
+    """Run one measurement in a fresh interpreter; its resident set size is sampled from here
+    (every 5 ms), so that sampling takes nothing from the measured process."""
+    import psutil
+
     code = CHILD.format(root=str(ROOT), what=what, path=str(path))
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    if res.returncode:
-        raise RuntimeError(f"{what} failed:\n{res.stderr}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    watch = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, watch.memory_info().rss)
+        except psutil.Error:
+            break
+        time.sleep(0.005)
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"{what} failed:\n{err}")
+    res = json.loads(out.strip().splitlines()[-1])
+    res["peak_rss"] = max(peak, res["base_rss"])
+    return res
 
 
 def main(argv=None) -> int:
@@ -107,8 +113,10 @@ def main(argv=None) -> int:
     repeat = args.repeat or (3 if n <= 200_000 else 2)
     d = ensure_data(n)
     sizes = {p.name: p.stat().st_size for p in (d / "nodes.csv", d / "edges.csv")}
-    loads = [child("load", d) for _ in range(repeat)]
-    parses = [child("parse", d) for _ in range(repeat)]
+    loads, parses = [], []
+    for _ in range(repeat):  # interleaved, so that both see the same machine load
+        parses.append(child("parse", d))
+        loads.append(child("load", d))
     load = min(loads, key=lambda r: r["seconds"])
     parse = min(parses, key=lambda r: r["seconds"])
     peak = min(r["peak_rss"] - r["base_rss"] for r in loads)

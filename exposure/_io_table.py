@@ -59,11 +59,17 @@ def _read_rows(source, nodes):
     from ._io_json import JsonLocator, json_path, parse_json_text
 
     name = source_name(source)
-    is_json = isinstance(source, (str, os.PathLike)) and os.fspath(source).lower().endswith(".json") \
-        or not isinstance(source, (str, os.PathLike))
-    if is_json:
+    stream = not isinstance(source, (str, os.PathLike)) or os.fspath(source) == "-"
+    text = None
+    if stream:
         data, name = read_bytes(source)
         text = decode_text(data, name)
+        if text.lstrip()[:1] not in ("[", "{"):
+            return _csv_stream_rows(text, name, nodes)
+    if stream or os.fspath(source).lower().endswith(".json"):
+        if text is None:
+            data, name = read_bytes(source)
+            text = decode_text(data, name)
         doc = parse_json_text(text, name)
         key = "edges"
         if isinstance(doc, list):
@@ -98,6 +104,27 @@ def _read_rows(source, nodes):
             cache.update(line_numbers(path, [i]))
         return f"line {cache.get(i, i + 2)}"
     return rows, nodes, name, where_row, (lambda i, fld=None: None), {}
+
+
+def _csv_stream_rows(text: str, name: str, nodes):
+    """A CSV table from standard input or a stream: parsed from a temporary copy, located by line."""
+    import tempfile
+
+    from ._io_csv import line_numbers, read_csv_table
+    from .exceptions import GraphFormatError
+
+    fd, tmp = tempfile.mkstemp(suffix=".csv")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        try:
+            rows = read_csv_table(tmp, text=_TEXT)
+        except GraphFormatError as err:
+            raise GraphFormatError([p.at(file=name) for p in err.problems]) from None
+        lines = line_numbers(tmp, range(len(rows)))
+    finally:
+        os.unlink(tmp)
+    return rows, nodes, name, (lambda i, fld=None: f"line {lines.get(i, i + 2)}"), (lambda i, fld=None: None), {}
 
 
 def _node_frame(nodes) -> pd.DataFrame | None:

@@ -115,3 +115,16 @@ def test_json_rows_are_located_by_path(tmp_path):
         read_graph(p, "table")
     assert str(err.value) == (f"{p}: $.edges[0].amount_usd (line 1): error: Field 'amount_usd' of row 'a->b' "
                               "must be a finite number. Got the string '1' instead.")
+
+
+def test_table_from_stdin_csv_and_json(monkeypatch):
+    import io
+    text = HEADER + "fund,aave,25,deposit,2026,s4\nfund,aave,-1,deposit,2026,s5\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    net, problems = check_graph("-", "table")
+    assert [str(p) for p in problems] == [
+        "<stdin>: line 3: error: Field 'amount_usd' of row 'fund->aave' must be a finite non-negative number. "
+        "Got -1.0 instead."]
+    assert net.n_claims == 1
+    rows = json.dumps([{"holder": "fund", "token_or_issuer": "aave", "amount_usd": 25, "kind": "deposit"}])
+    assert read_graph(io.StringIO(rows), "table").n_claims == 1
