@@ -230,3 +230,18 @@ def test_every_error_is_listed_not_only_the_first(tmp_path):
         read_graph(write(tmp_path, doc(edges=edges)))
     assert len(err.value.problems) == 5
     assert [p.location.split(" ")[0] for p in err.value.problems] == [f"$.edges[{i}].creditor" for i in range(5)]
+
+
+@pytest.mark.parametrize("literal, found", [("Infinity", "inf"), ("1e999", "inf"), ("-Infinity", "-inf")])
+def test_infinite_amounts(tmp_path, literal, found):
+    text = json.dumps(doc(edges=[{"debtor": "a", "creditor": "b", "amount": 0}])).replace('"amount": 0',
+                                                                                       f'"amount": {literal}')
+    assert messages(tmp_path, text) == [
+        f"FILE: $.edges[0].amount (line 1): error: Field 'amount' of claim edge 'a->b' must be a finite "
+        f"non-negative number. Got {found} instead."]
+
+
+def test_node_kind_of_the_wrong_type(tmp_path):
+    d = doc(nodes=[{"id": "a", "kind": 5}, {"id": "b"}], edges=[])
+    assert messages(tmp_path, d, indent=None) == [
+        "FILE: $.nodes[0].kind (line 1): error: Field 'kind' of node 'a' must be a string. Got 5 instead."]
