@@ -170,6 +170,12 @@ def clear_vectors(Pi, pbar, e, *, alpha=1.0, beta=1.0, method="fictitious-defaul
 
 
 # --------------------------------------------------------------------------- helpers
+def _done(delta: float, rate: float, goal: float) -> bool:
+    """Stopping rule of a linearly contracting iteration: the last change ``delta`` at rate
+    ``rate`` leaves an error of about ``delta · rate / (1 − rate)``."""
+    return delta == 0.0 or (rate < 1.0 and delta * rate / (1.0 - rate) <= goal)
+
+
 def _scale(pbar):
     return max(1.0, float(pbar.max())) if pbar.size else 1.0
 
@@ -265,8 +271,8 @@ def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start):
     rows.add(np.flatnonzero(member))
     rounds = np.zeros(n, np.int64)
     thresh = pbar * (1.0 - tol)
-    goal = tol * _scale(pbar)
-    prev_delta, it, n_rounds = np.inf, 0, 0
+    goal = tol * _scale(pbar) * 0.5
+    prev_delta, rate, it, n_rounds = np.inf, 1.0, 0, 0
     while it < max_iter:
         received = c - rows.loss(pbar - p)
         np.maximum(received, 0.0, out=received)      # round-off guard: Πᵀp ≥ 0
@@ -282,9 +288,10 @@ def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start):
             n_rounds += 1
         delta = float(np.max(np.abs(new - p))) if n else 0.0
         p = new
-        rate = min(delta / prev_delta, 0.999) if prev_delta > 0 and np.isfinite(prev_delta) else 0.0
+        rate, r = (delta / prev_delta if prev_delta > 0 and np.isfinite(prev_delta) else 1.0), rate
+        r = max(rate, r)
         prev_delta = delta
-        if delta == 0.0 or (not fresh.any() and delta * (1.0 + rate / (1.0 - rate)) <= goal):
+        if delta == 0.0 or (not fresh.any() and _done(delta, r, goal)):
             break
     return _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, it, n_rounds, "fixed-point",
                    hit_limit=it >= max_iter)
@@ -314,9 +321,9 @@ def _solve_linear(M, b, s0, beta, hi, goal, budget, sweeps_first=True):
         sweeps += 1
         delta = float(np.max(np.abs(new - s))) if s.size else 0.0
         s = new
-        rate = delta / prev if prev > 0 and np.isfinite(prev) else 0.0
+        rate = delta / prev if prev > 0 and np.isfinite(prev) else 1.0
         prev = delta
-        if delta == 0.0 or (rate < 1.0 and delta * rate / (1.0 - rate) <= goal and delta <= goal):
+        if _done(delta, rate, goal):
             return s, sweeps, True
         if sweeps >= _PICARD_PROBE and rate > _SLOW_RATE:
             break
@@ -363,7 +370,7 @@ def _solve_round(rows, s, b_full, beta, pbar, goal, budget, t=None):
         sD, used, ok = _solve_linear(M, b, s[order], beta, hi, goal, budget)
         s[order] = sD
         return s, rows.loss(s), used, ok
-    prev, sweeps = np.inf, 0
+    prev, rate, sweeps = np.inf, 1.0, 0
     while sweeps < budget:
         if t is None or sweeps > 0:
             t = rows.loss(s)
@@ -371,10 +378,11 @@ def _solve_round(rows, s, b_full, beta, pbar, goal, budget, t=None):
         np.clip(new, 0.0, hi, out=new)
         sweeps += 1
         delta = float(np.max(np.abs(new - s[order])))
-        rate = delta / prev if prev > 0 and np.isfinite(prev) else 1.0
+        rate, r = (delta / prev if prev > 0 and np.isfinite(prev) else 1.0), rate
+        r = max(rate, r)                             # the slower of the last two contractions
         prev = delta
         s[order] = new
-        if delta == 0.0 or (rate < 1.0 and delta * rate / (1.0 - rate) <= goal and delta <= goal):
+        if _done(delta, r, goal):
             return s, rows.loss(s), sweeps, True
         if sweeps >= _PICARD_PROBE and rate > _SLOW_RATE:
             _, M = rows.restricted()
