@@ -33,11 +33,11 @@ GRAPH_FORMAT = "exposure-graph"
 SCENARIO_FORMAT = "exposure-scenario"
 
 # Key order of the written records; keys not listed follow in alphabetical order.
-_NODE_KEYS = ("id", "kind", "label", "issuer", "price", "depth", "depth_slippage", "impact_exponent",
+_NODE_KEYS = ("id", "kind", "label", "issuer", "denomination", "price", "depth", "depth_slippage", "impact_exponent",
               "external_assets", "external_liabilities")
 _EDGE_KEYS = ("kind", "debtor", "creditor", "holder", "token", "lender", "borrower", "collateral_token",
               "collateral", "debt_token", "debt", "amount", "liquidation_threshold", "liquidation_bonus",
-              "close_factor", "oracle", "relation", "as_of", "source")
+              "close_factor", "oracle", "denomination", "relation", "as_of", "source")
 _DOC_KEYS = ("format", "version", "name", "as_of", "currency", "description", "source")
 _SHOCK_KEYS = ("type", "node", "fraction", "amount", "change", "depth_factor")
 
@@ -436,6 +436,29 @@ TOKEN_PRICE = {
     "deUSD": (1.0, None), "USDX": (1.0, None), "aUSDC_aUSDT": (1.0, None),
 }
 
+#: Tokens redeemable in ETH (format field ``denomination``): a liquid staking or restaking token is a claim
+#: on ETH held by its issuer, so its redemption value in USD follows ETH and its issuer's obligation to it
+#: (the backing claim, which takes the token's denomination) is counted in ETH. USDe, sUSDe and the other
+#: dollar tokens stay in USD.
+ETH_TOKENS = ("stETH", "weETH", "ezETH", "rsETH")
+DENOMINATION_NOTE = ("redeemable in ETH: the issuer stakes (or restakes) the ETH and owes it back, so the token's "
+                     "redemption value is the issuer's recovery rate times the ETH price")
+
+#: Lenders whose loans in ETH (or ETH tokens) are funded by suppliers of ETH: Aave v3 instances, SparkLend and
+#: Fluid lend the WETH (wstETH) their suppliers deposited, Morpho and Euler ETH markets lend their vaults' WETH,
+#: EigenLayer owes restakers their ETH, DEX pools owe their liquidity providers the pool's ETH and stETH.
+ETH_FUNDED = ("eigenlayer", "aave_core", "aave_prime", "aave_l2", "spark", "morpho", "euler", "fluid", "compound",
+              "gearbox", "curve", "balancer")
+ETH_FUNDING_SOURCE = URL["morpho_positions"]  # suppliers deposit the loan asset, borrowers borrow that asset
+
+#: Ethena's ETH and LST backing is hedged with short ETH perpetuals at the CEX venues (about half its backing
+#: is BTC/ETH/LSTs "hedged with perpetuals"): the short owes the long side the ETH's price move. It is a
+#: claim in ETH of Ethena on the venues' longs, with the synthetic cash leg of the same amount as Ethena's
+#: external assets, so that a move of ETH changes neither Ethena's net worth nor its solvency.
+ETHENA_HEDGE_NOTE = ("short ETH perpetuals hedging the stETH Ethena holds (delta-neutral backing): the short "
+                     "leg is owed in ETH to the long side, the notional sits with the venues in USD; amount taken "
+                     "equal to the stETH held")
+
 #: Nodes that split a sample node (id = "<sample id>/<part>") or stand for aggregate borrower groups.
 NEW_NODES = {
     "ethena/usdtb-reserve": ("protocol", "USDtb reserve (tokenised T-bills held for USDtb)", "issuer_reserve"),
@@ -451,6 +474,8 @@ NEW_NODES = {
     "euler/rsETH-ETH": ("protocol", "Euler cluster lending against rsETH", "isolated_cluster"),
     "silo/USDX-USDC": ("protocol", "Silo (Arbitrum) USDX market, curated by Re7", "isolated_market"),
     "silo/xUSD-USDC": ("protocol", "Silo xUSD / USDC market", "isolated_market"),
+    "cex_perp_venues/eth-longs": ("external", "Long side of Ethena's short ETH perpetuals at the CEX venues "
+                                  "(aggregate)", "cefi"),
 }
 
 #: Lenders and pass-through holders whose suppliers (or liquidity providers, or restakers) are mostly
@@ -499,6 +524,10 @@ class _V2:
                                    "part_of": parent}
         return node_id
 
+    def eth_denominated(self, node_id: str) -> bool:
+        """True for ETH and for the tokens redeemable in ETH."""
+        return node_id == "ETH" or self.nodes[node_id].get("denomination") == "ETH"
+
     def claim(self, debtor, creditor, amount, prov, **meta):
         self.edges.append({"kind": "claim", "debtor": self.node(debtor), "creditor": self.node(creditor),
                            "amount": amount, **prov, **meta})
@@ -539,6 +568,8 @@ class _V2:
                 sup_prov = dict(prov, relation="supply", estimate=True,
                                 method="the market's suppliers have lent what its borrowers owe (idle liquidity "
                                        "ignored)")
+                if self.eth_denominated(debt_token):
+                    sup_prov["denomination"] = "ETH"
                 sup_prov.pop("note", None)
                 sup_prov.pop("merged", None)
                 sup_prov.pop("merge_note", None)
@@ -632,6 +663,9 @@ def build_defi_v2(sample: dict) -> dict:
             if note:
                 rec["price_note"] = note
         g.nodes[n["id"]] = rec
+    for t in ETH_TOKENS:
+        g.nodes[t]["denomination"] = "ETH"
+        g.nodes[t]["denomination_note"] = DENOMINATION_NOTE
     g.nodes["USDtb"]["issuer"] = "ethena/usdtb-reserve"
     g.nodes["USDtb"]["issuer_note"] = ("the sample names ethena; USDtb's T-bill reserve is held apart from USDe's "
                                        "backing, so it is its own issuer node")
@@ -652,8 +686,13 @@ def build_defi_v2(sample: dict) -> dict:
     # EigenLayer, which holds the ETH (19.7B, the rest for restakers outside the graph).
     g.src("etherfi", "ETH")
     e = g.src("etherfi", "eigenlayer")
-    g.claim("eigenlayer", "etherfi", e["amount_usd"], _provenance(e),
+    g.claim("eigenlayer", "etherfi", e["amount_usd"], _provenance(e), denomination="ETH",
             merged="etherfi->ETH", merge_note="ether.fi's ETH backing is the ETH it restakes via EigenLayer")
+    # Ethena's stETH is hedged with short ETH perpetuals (ETHENA_HEDGE_NOTE)
+    e = g.src("ethena", "stETH")
+    g.claim("ethena", "cex_perp_venues/eth-longs", e["amount_usd"],
+            {"relation": "hedge", "as_of": e["as_of"], "source": URL["ethena_backing"]}, denomination="ETH",
+            estimate=True, method=ETHENA_HEDGE_NOTE)
     # Ethena: USDe supply 8.7B of which 4.7B sits in the sUSDe contract; both tokens are claims on Ethena.
     e_usde, e_susde = g.src("USDe", "ethena"), g.src("sUSDe", "USDe")
     g.claim("ethena", "sUSDe", e_susde["amount_usd"], _provenance(e_susde),
@@ -729,6 +768,7 @@ def build_defi_v2(sample: dict) -> dict:
     if missing:
         raise ValueError(f"sample edges not mapped: {sorted(missing)}")
     _add_other_holders(g)
+    _add_eth_suppliers(g)
     _close_balance_sheets(g)
     sample_ids = [n["id"] for n in sample["nodes"]]
     return {
@@ -777,6 +817,57 @@ def _add_other_holders(g: _V2) -> None:
                   f"{_num(tracked.get(token, 0.0)):,} held or posted as collateral in the graph")
         g.holding(node, token, _num(rest), {"relation": "holding", "as_of": src["as_of"], "source": src["source"]},
                   estimate=True, method=method)
+
+
+def eth_balance(g: _V2) -> dict[str, tuple[float, float]]:
+    """(assets, obligations) in ETH terms of every node, at reference prices.
+
+    Assets: holdings of ETH or of a token redeemable in ETH, claims denominated in ETH (or on ETH), loans
+    whose debt is ETH or an ETH token (the lender's debt outstanding). Obligations: claims denominated in
+    ETH, explicitly or through the token they back.
+    """
+    a = dict.fromkeys(g.nodes, 0.0)
+    o = dict.fromkeys(g.nodes, 0.0)
+    for e in g.edges:
+        if e["kind"] == "claim":
+            in_eth = e.get("denomination") == "ETH" or g.eth_denominated(e["creditor"]) or e["debtor"] == "ETH"
+            if in_eth:
+                a[e["creditor"]] += e["amount"]
+                if e["debtor"] != "ETH":
+                    o[e["debtor"]] += e["amount"]
+        elif e["kind"] == "holding":
+            if g.eth_denominated(e["token"]):
+                a[e["holder"]] += e["amount"]
+        elif g.eth_denominated(e["debt_token"]):
+            a[e["lender"]] += min(e["debt"], e["collateral"])
+    return {i: (a[i], o[i]) for i in g.nodes}
+
+
+def _add_eth_suppliers(g: _V2) -> None:
+    """Give every lender in ETH_FUNDED a claim in ETH of ``<lender>/ETH-suppliers`` for its net ETH assets.
+
+    A pool lends the asset its suppliers deposited, and owes it back in that asset: what it has lent in ETH (and
+    holds in ETH tokens) beyond what it already owes in ETH inside the graph is owed to suppliers of ETH outside
+    the graph, in ETH. So a fall of ETH lowers the pool's loans and its debt to those suppliers alike; the
+    suppliers carry the price move, and the pool defaults only when it loses ETH. The rest of a pool's funding
+    (dollar suppliers) is closed by :func:`_close_balance_sheets`.
+    """
+    bal = eth_balance(g)
+    for i in ETH_FUNDED:
+        eth_assets, eth_owed = bal[i]
+        net = eth_assets - eth_owed
+        if net <= 0.5:
+            continue
+        node = f"{i}/ETH-suppliers"
+        who = {"dex": "Liquidity providers of", "restaking": "Restakers of ETH in"}.get(
+            g.nodes[i].get("category"), "Suppliers of ETH to")
+        g.nodes[node] = {"id": node, "kind": "external",
+                         "label": f"{who} {g.nodes[i]['label']} outside the graph (aggregate)",
+                         "category": "suppliers_outside_graph", "part_of": i}
+        g.claim(i, node, _num(net), {"relation": "supply", "as_of": g.sample["as_of"], "source": ETH_FUNDING_SOURCE},
+                denomination="ETH", estimate=True,
+                method=(f"ETH lent, ETH tokens and ETH claims held ({_num(eth_assets):,}) minus what the node "
+                        f"already owes in ETH in the graph ({_num(eth_owed):,}): owed in ETH to its ETH suppliers"))
 
 
 def face_balance(nodes: dict, edges: list[dict]) -> dict[str, tuple[float, float]]:
