@@ -329,3 +329,22 @@ def test_clear_vectors_checks_shapes():
         clear_vectors(sp.csr_array((2, 2)), np.ones(2), np.ones(3))
     with pytest.raises(ValueError, match="'pbar'"):
         clear_vectors(sp.csr_array((2, 2)), np.array([1.0, -1.0]), np.ones(2))
+
+
+@pytest.mark.parametrize("alpha, beta", [(1.0, 1.0), (0.7, 0.9)])
+def test_larger_network_all_paths_agree(alpha, beta):
+    # 1,500 nodes, hundreds in default (iterative round solves, several row blocks): rounds, Picard,
+    # warm start from the unshocked clearing and the dense reference agree.
+    L, e, x = random_system(5, 1500, 0.004, 3.0, 2.0)
+    pbar = L.sum(1) + x
+    Pi = sp.csr_array(L / pbar[:, None])
+    shocked = e * np.where(np.arange(1500) % 7 == 0, 0.0, 1.0)
+    expected, rounds = dense_fictitious_default(L, shocked, x, alpha, beta)
+    assert (rounds > 0).sum() > 300 and rounds.max() >= 3
+    before = clear_vectors(Pi, pbar, e, alpha=alpha, beta=beta).payments
+    atol = 4e-9 * pbar.max()
+    for kwargs in ({}, {"method": "fixed-point"}, {"start": before}, {"start": before, "method": "fixed-point"}):
+        r = clear_vectors(Pi, pbar, shocked, alpha=alpha, beta=beta, **kwargs)
+        assert r.converged, kwargs
+        np.testing.assert_allclose(r.payments, expected, rtol=0, atol=atol, err_msg=str(kwargs))
+    np.testing.assert_array_equal(clear_vectors(Pi, pbar, shocked, alpha=alpha, beta=beta).default_round, rounds)

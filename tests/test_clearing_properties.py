@@ -158,3 +158,18 @@ def test_default_costs_only_lower_payments(system, ab):
     assert (rv.payments <= en.payments + 1e-9 * scale(en.obligations)).all()
     total = rv.equity.sum() + (x * rv.recovery).sum() + rv.default_costs
     assert abs(e.sum() - total) <= 1e-8 * max(1.0, e.sum() + L.sum())
+
+
+@given(systems(), costs, st.sampled_from(METHODS), st.data())
+def test_warm_start_from_the_unshocked_clearing_gives_the_same_payments(system, ab, method, data):
+    # The clearing before a shock is an upper bound of the clearing after it (payments are monotone
+    # in e): warm-starting from it must give the cold-start answer.
+    L, e, x = system
+    n = len(e)
+    f = np.array(data.draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)))
+    Pi, pbar = vectors(L, x)
+    before = clear_vectors(Pi, pbar, e, alpha=ab[0], beta=ab[1]).payments
+    cold = clear_vectors(Pi, pbar, e * (1 - f), alpha=ab[0], beta=ab[1])
+    warm = clear_vectors(Pi, pbar, e * (1 - f), alpha=ab[0], beta=ab[1], method=method, start=before)
+    assert warm.converged
+    np.testing.assert_allclose(warm.payments, cold.payments, rtol=0, atol=4 * TOL * scale(pbar))
