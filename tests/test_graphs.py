@@ -301,6 +301,64 @@ def test_v2_balance_sheets_are_closed(v2, build):
         assert math.isclose(a, o, rel_tol=1e-12), i
 
 
+def test_v2_eth_tokens_and_eth_lenders_are_denominated_in_eth(v2, build):
+    nodes = v2.nodes
+    den = nodes["denomination"].dropna()
+    assert dict(den) == {t: "ETH" for t in ("stETH", "weETH", "ezETH", "rsETH")}
+    assert nodes.loc[["USDe", "sUSDe", "USDS", "xUSD"], "denomination"].isna().all()  # dollar tokens stay USD
+    claims = v2.claims
+    eth = claims[claims["denomination"].notna()]
+    assert set(eth["denomination"]) == {"ETH"}
+    # every lender of ETH owes ETH suppliers in ETH exactly what it lent or holds in ETH beyond its other
+    # ETH obligations (Aave Core: 2.68B + 3.01B of ETH and 0.837B of wstETH lent = 6.5286B)
+    sup = {str(d): a for d, c, a in zip(eth["debtor"], eth["creditor"], eth["amount"]) if str(c).endswith("/ETH-suppliers")}
+    assert set(sup) == set(build.ETH_FUNDED)
+    assert math.isclose(sup["aave_core"], 0.9 * 0.93 * (3.2e9 + 3.6e9 + 1.0e9), rel_tol=1e-12)
+    # EigenLayer: 19.7B of ETH, 6B of it ether.fi's (a claim in ETH): restakers are owed the other 13.7B
+    assert sup["eigenlayer"] == 13.7e9
+
+
+def _eth_net_exposure(v2):
+    """Independent of the mechanics: each non-token node's ETH assets minus ETH obligations, from the tables."""
+    nodes, claims, hold, pos = v2.nodes, v2.claims, v2.holdings, v2.positions
+    in_eth = set(nodes.index[nodes["denomination"].eq("ETH")]) | {"ETH"}
+    net = dict.fromkeys(nodes.index, 0.0)
+    for d, c, a, den in zip(claims["debtor"], claims["creditor"], claims["amount"], claims["denomination"]):
+        if den == "ETH" or str(c) in in_eth or str(d) == "ETH":
+            net[str(c)] += a
+            net[str(d)] -= a
+    for h, t, a in zip(hold["holder"], hold["token"], hold["amount"]):
+        if str(t) in in_eth:
+            net[str(h)] += a
+    for r in pos.itertuples():
+        if str(r.collateral_token) in in_eth:
+            net[str(r.borrower)] += r.collateral
+        if str(r.debt_token) in in_eth:
+            net[str(r.borrower)] -= r.debt
+            net[str(r.lender)] += r.debt
+    kinds = nodes["kind"]
+    return sum(v for k, v in net.items() if kinds[k] not in ("token", "asset"))
+
+
+@pytest.mark.parametrize("change", [-0.16, -0.3, -0.5])
+def test_an_eth_fall_is_a_loss_of_eth_holders_not_a_default(v2, change):
+    from exposure.mechanics import MarketShock, solve_system
+
+    r = solve_system(v2, MarketShock(price_change={"ETH": change}))
+    s = r.summary()
+    # Every ETH-denominated balance sheet (issuers of ETH tokens, lenders of ETH, EigenLayer, DEX pools,
+    # Ethena's hedged stETH) moves with ETH on both sides: nobody defaults, nothing is liquidated
+    # (every LST loop borrows ETH or stETH on an exchange-rate oracle: o = r_c/m_d = 1), no bad debt.
+    assert s["n_defaults"] == 0 and s["bad_debt"] == 0 and s["liquidated"] == 0 and s["converged"]
+    tok = r.tokens_frame().set_index("token")
+    for t in ("stETH", "weETH", "ezETH", "rsETH"):
+        assert math.isclose(tok.at[t, "price_ratio"], 1 + change, rel_tol=1e-12)
+    # total loss = |change| x the net ETH exposure of the end holders, summed from the edge tables
+    # (holders outside the graph, ETH suppliers, restakers, LPs, loopers' equity, the perp longs): 56.975B
+    assert math.isclose(_eth_net_exposure(v2), 56.975e9, rel_tol=1e-9)
+    assert math.isclose(s["total_loss"], -change * _eth_net_exposure(v2), rel_tol=1e-9)
+
+
 # ----------------------------------------------------------------------------- scenarios
 @pytest.fixture(scope="module")
 def scenarios():
