@@ -14,11 +14,21 @@ one per node.
 
 Redemption value
     A token ``t`` whose ``issuer`` is ``k`` is worth, per unit, what the issuer's
-    clearing pays: ``r_t = R_k / (1 + forged_t)`` with ``R_k = p_k / p̄_k`` the
-    issuer's recovery rate (1 when ``p̄_k = 0``) and ``forged_t`` the unbacked
-    supply as a fraction of the real supply. A node without issuer (a base
-    asset) has ``r = (1 + change) / (1 + forged)``: its fundamental price, moved
-    by a ``price`` shock.
+    clearing pays: ``r_t = R_k · m_den(t) / (1 + forged_t)`` with ``R_k = p_k / p̄_k``
+    the issuer's recovery rate (1 when ``p̄_k = 0``), ``m_den(t)`` the market price
+    ratio of the token's ``denomination`` asset (what it is redeemable in: ETH for a
+    liquid staking token; 1 without one) and ``forged_t`` the unbacked supply as a
+    fraction of the real supply. A node without issuer (a base asset) has
+    ``r = (1 + change) · m_den / (1 + forged)``: its fundamental price, moved by a
+    ``price`` shock.
+
+Denominated claims
+    A claim edge with a ``denomination`` asset ``a`` has face value ``amount · m_a``;
+    the claim from an issuer to its token takes the token's denomination unless the
+    edge names its own. Each round ``L``, ``p̄ = L·1 + x`` and ``Π`` are recomputed
+    from the current prices by rescaling the denominated entries of ``L.data``
+    (sparse, vectorised). So an issuer holding ETH and owing its token in ETH, or a
+    pool lending ETH and owing its suppliers in ETH, moves with ETH on both sides.
 
 Market price
     ``m = r · (1 + depeg) · (1 − impact(Q))`` where ``depeg`` is a market depeg
@@ -77,9 +87,12 @@ Joint fixed point
     From the shocked state with every issuer solvent (``R = 1``), every round:
     (1) one liquidation step on the positions at the current oracle prices;
     (2) revalue external assets at the current market prices;
-    (3) clear (warm-started from the previous payments, an upper bound, when no
-    external asset went up); (4) update ``r`` from the recovery rates and ``m``
-    from ``r`` and the sold volumes. Stop when no price ratio, no payment
+    (3) clear, warm-started from the previous payments when they are provably an
+    upper bound (the obligations did not move and no external asset went up: the
+    clearing map is then pointwise lower), otherwise from the new ``p̄`` (when
+    denominated obligations move, a creditor's share ``Π_ij`` can grow, so the
+    previous payments bound nothing); (4) update ``r`` from the recovery rates and
+    the denomination prices, and ``m`` from ``r`` and the sold volumes. Stop when no price ratio, no payment
     (relative to the obligation) and no liquidated amount (relative to the
     position's debt) changes by more than ``tol`` in a round, or after
     ``max_iter`` rounds.

@@ -222,6 +222,9 @@ def test_losses_are_monotone_in_the_eth_price():
         res = solve_system(net, MarketShock(price_change={"ETH": float(change)}), tol=1e-12)
         assert res.converged
         assert res.conservation_residual < 1e-9
+        # every dollar lost is somebody's: total + token nodes' loss = external value destroyed
+        token_loss = float(res.loss[res.kinds == "token"].sum())
+        assert res.total_loss + token_loss == pytest.approx(res.value_lost, abs=1e-8)
         cur = (res.total_loss, res.total_bad_debt, res.n_defaults)
         if prev is not None:
             assert cur[0] >= prev[0] - 1e-9
