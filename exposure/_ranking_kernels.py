@@ -104,13 +104,15 @@ def _collect(s, psi, v, h, touched, n_t):
 
 
 @_jit
-def _debtrank_one(s, psi, indptr, indices, w, v, h, seen, stamp, front, nxt, hp, touched):
-    """One DebtRank run from seed ``s``; returns (score, rounds, defaults, n_touched)."""
-    n_t = 0
+def _debtrank_one(s, psi, indptr, indices, w, v, h, front, nxt, hp, touched):
+    """One DebtRank run from seed ``s``; returns (score, rounds, defaults, n_touched).
+
+    ``h`` is all zeros on entry and on exit; a node has been distressed iff its ``h > 0``
+    (every contribution is positive), so no separate state array is read per link.
+    """
     h[s] = psi
-    seen[s] = stamp
-    touched[n_t] = s
-    n_t += 1
+    touched[0] = s
+    n_t = 1
     front[0] = s
     n_front = 1
     rounds = 0
@@ -122,22 +124,21 @@ def _debtrank_one(s, psi, indptr, indices, w, v, h, seen, stamp, front, nxt, hp,
             i = front[k]
             hi = hp[k]
             for q in range(indptr[i], indptr[i + 1]):
-                j = indices[q]
                 inc = w[q] * hi
                 if inc <= 0.0:
                     continue
-                hj = h[j] + inc
-                h[j] = hj if hj < 1.0 else 1.0
-                if seen[j] != stamp:      # undistressed -> distressed: propagates next step
-                    seen[j] = stamp
+                j = indices[q]
+                hj = h[j]
+                if hj == 0.0:             # undistressed -> distressed: propagates next step
                     touched[n_t] = j
                     n_t += 1
                     nxt[n_next] = j
                     n_next += 1
+                hj += inc
+                h[j] = hj if hj < 1.0 else 1.0
         if n_next > 0:
             rounds += 1
-        for k in range(n_next):
-            front[k] = nxt[k]
+        front, nxt = nxt, front
         n_front = n_next
     score, defaults = _collect(s, psi, v, h, touched, n_t)
     return score, rounds, defaults, n_t
@@ -148,13 +149,12 @@ def _debtrank_many(seeds, psi, indptr, indices, w, v, n_chunks, score, rounds, d
     n = v.shape[0]
     for c in _prange(n_chunks):
         h = np.zeros(n)
-        seen = np.full(n, -1, np.int64)
         front = np.empty(n, np.int64)
         nxt = np.empty(n, np.int64)
         hp = np.empty(n)
         touched = np.empty(n, np.int64)
         for k in range(c, seeds.shape[0], n_chunks):
-            r = _debtrank_one(seeds[k], psi, indptr, indices, w, v, h, seen, k, front, nxt, hp, touched)
+            r = _debtrank_one(seeds[k], psi, indptr, indices, w, v, h, front, nxt, hp, touched)
             score[k] = r[0]
             rounds[k] = r[1]
             defaults[k] = r[2]
