@@ -7,6 +7,7 @@ The network model and its direction convention live in :mod:`exposure.network`:
 from .exceptions import (ConvergenceError, ConvergenceWarning, ExposureError, GraphFormatError,
                          InvalidNetworkError, InvalidShockError, Problem)
 from .clearing import ClearingResult, clear, eisenberg_noe, loss_amplification, rogers_veraart, sensitivities
+from .io import check_graph, from_networkx, read_graph, to_frames, to_networkx, write_graph
 from .mechanics import MarketShock, SystemResult, solve_system
 from .network import EDGE_KINDS, NODE_KINDS, ExposureNetwork
 from .scenarios import Scenario, read_scenarios
@@ -20,5 +21,6 @@ __all__ = [
     "ConvergenceError", "ConvergenceWarning", "Problem",
     "ClearingResult", "clear", "eisenberg_noe", "rogers_veraart", "sensitivities", "loss_amplification",
     "MarketShock", "SystemResult", "solve_system",
+    "read_graph", "write_graph", "check_graph", "to_frames", "to_networkx", "from_networkx",
     "Scenario", "read_scenarios", "run_scenarios", "reverse_stress", "StressResult", "ReverseStressResult",
 ]
