@@ -120,6 +120,9 @@ class RankingResult:
     residual : float
         Largest residual left by any run (0 for the exact cascades).
     message : str
+    details : Mapping
+        Diagnostics of the method: for differential DebtRank the ``anchor`` node of the shared
+        core state (None when no run used one) and the rounds ``anchor_iterations`` it took.
     """
 
     method: str
@@ -237,14 +240,10 @@ class _Scores:
 
 
 # ---------------------------------------------------------------------------- methods
-def _seeds(network, top, kw):
-    return np.arange(network.n, dtype=np.int64)
-
-
 def _debtrank(network, p, top):
     v = economic_value(network, p["value"])
     W = impact_weights(network)
-    score, rounds, defaults, reached = _k.debtrank_seeds(W, v, _seeds(network, top, p), p["initial_distress"])
+    score, rounds, defaults, reached = _k.debtrank_seeds(W, v, np.arange(network.n), p["initial_distress"])
     return _Scores(score, {"rounds": rounds, "defaults_caused": defaults, "reached": reached},
                    iterations=int(rounds.max(initial=0)), message="DebtRank of every node")
 
@@ -260,13 +259,15 @@ def _differential(network, p, top):
     return _Scores(r.score, {"iterations": r.iterations, "defaults_caused": r.defaults, "reached": r.reached,
                              "residual": r.residual},
                    converged=converged, iterations=int(r.iterations.max(initial=0)),
-                   residual=float(r.residual.max(initial=0.0)), message=msg)
+                   residual=float(r.residual.max(initial=0.0)), message=msg,
+                   details={"anchor": None if r.anchor < 0 else str(network.node_ids[r.anchor]),
+                            "anchor_iterations": r.anchor_iterations})
 
 
 def _furfine(network, p, top):
     LG = network.liabilities.copy()
     LG.data = LG.data * p["lgd"]
-    score, rounds, defaults, reached = _k.furfine_seeds(LG, network.equity(), _seeds(network, top, p))
+    score, rounds, defaults, reached = _k.furfine_seeds(LG, network.equity(), np.arange(network.n))
     return _Scores(score, {"defaults_caused": defaults, "rounds": rounds},
                    iterations=int(rounds.max(initial=0)), message="Furfine cascade of every node")
 
