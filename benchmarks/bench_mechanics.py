@@ -10,7 +10,15 @@ carrying 1,000,000 secured positions (``--quick``: 100,000).
   50,000 claims among protocols; 200,000 holdings of tokens by protocols;
 * positions: lender uniform, borrower uniform among protocols, collateral token
   Zipf-weighted, debt in USD or ETH, LTV 0.5–0.85, threshold LTV + 0.02–0.10,
-  bonus 2–10%, close factor 0.5 or 1, oracle drawn among the four types.
+  bonus 2–10%, close factor 0.5 or 1, oracle drawn among the four types;
+* denominations: each issued token is redeemable in the base asset its issuer holds
+  (``denomination`` ETH, BTC or SOL), so its backing claim is counted in that asset;
+  each lender owes what it lent in ETH to an ETH supplier node by a claim denominated
+  in ETH (the rest of its funding, lent in USD, is its external liabilities). ETH is
+  itself posted as collateral and fire-sold, so the denominated obligations move in
+  every round in which ETH's price moves, and those rounds clear cold (the table
+  counts them). The same network without any denomination (every amount in USD) is
+  solved as well.
 
 Shock: ETH −35%, the 20 largest issuers lose 40% of their assets, depth of every
 token halved. It liquidates for several rounds (falling redemption values reach
@@ -22,7 +30,8 @@ Measured, best of ``--repeat`` runs (other jobs share the 2 cores):
 * baseline: one vectorised pass over the positions (oracle ratio, health, position
   values, aggregation by lender and borrower), the unit every ratio refers to;
 * :func:`solve_system` (shocked and unshocked states), its time per round of the
-  shocked run, and peak memory (resident set size of the process).
+  shocked run, and peak memory (resident set size of the process), on the network with
+  denominations and on the same network without them.
 
 Prints a table and writes ``benchmarks/results/bench_mechanics.json``.
 """
@@ -51,8 +60,8 @@ BASE = ["ETH", "BTC", "USD", "EUR", "SOL"]
 
 
 def mechanics_network(n_positions=1_000_000, n_tokens=2000, n_protocols=10_000, n_lenders=1000,
-                      n_issued=1500, seed=0) -> ExposureNetwork:
-    """The seeded network of the module docstring."""
+                      n_issued=1500, seed=0, denominated=True) -> ExposureNetwork:
+    """The seeded network of the module docstring (``denominated=False``: every amount in USD)."""
     rng = np.random.default_rng(seed)
     tok = BASE + [f"t{k}" for k in range(n_tokens - len(BASE))]
     pro = [f"p{k}" for k in range(n_protocols)]
@@ -118,7 +127,21 @@ def mechanics_network(n_positions=1_000_000, n_tokens=2000, n_protocols=10_000, 
         "close_factor": rng.choice([0.5, 1.0], n_positions),
         "oracle": np.array(ORACLES, dtype=object)[rng.choice(4, n_positions, p=[0.45, 0.35, 0.15, 0.05])],
     })
-    edges = pd.concat([claims, backs, reserves, hold, positions], ignore_index=True)
+    parts = [claims, backs, reserves, hold, positions]
+    if denominated:
+        den = np.full(len(ids), None, dtype=object)
+        den[issued] = np.array(BASE, dtype=object)[base_of]
+        nodes["denomination"] = den
+        lent_eth = np.bincount(lender, weights=D * (dtok == BASE.index("ETH")), minlength=n_protocols)[:n_lenders]
+        nodes = pd.concat([nodes, pd.DataFrame({"id": ["suppliers/ETH"], "kind": ["external"]})], ignore_index=True)
+        for c in ("depth", "depth_slippage", "impact_exponent", "issuer", "denomination"):
+            nodes[c] = nodes[c].astype(object).where(nodes[c].notna(), None)
+        nodes[["external_assets", "external_liabilities"]] = nodes[["external_assets",
+                                                                    "external_liabilities"]].fillna(0.0)
+        nodes.loc[nt:nt + n_lenders - 1, "external_liabilities"] = lent[:n_lenders] - lent_eth
+        parts.append(pd.DataFrame({"kind": "claim", "debtor": np.array(pro, dtype=object)[:n_lenders],
+                                   "creditor": "suppliers/ETH", "amount": lent_eth, "denomination": "ETH"}))
+    edges = pd.concat(parts, ignore_index=True)
     return ExposureNetwork.from_frames(nodes, edges, meta={"version": 2, "name": "bench-mechanics"})
 
 
@@ -127,7 +150,7 @@ def mechanics_shock(net: ExposureNetwork) -> MarketShock:
     owed = pd.Series(net.total_obligations(), index=net.node_ids)
     issuers = net.nodes["issuer"].dropna().unique()
     top = owed[list(issuers)].nlargest(20).index
-    tokens = net.node_ids[net.kinds != "protocol"]
+    tokens = net.node_ids[np.isin(net.kinds, ["asset", "token"])]
     return MarketShock(price_change={"ETH": -0.35}, asset_loss={k: 0.4 for k in top},
                        depth_factor={t: 0.5 for t in tokens})
 
@@ -166,24 +189,34 @@ def main(argv=None):
     t_pass, _ = best_of(lambda: one_pass(model), max(5, args.repeat))
     t_model, _ = best_of(lambda: MechanicsModel.from_network(net), args.repeat)
     t_solve, res = best_of(lambda: solve_system(net, shock), args.repeat)
+    usd_net = mechanics_network(n_pos, denominated=False)
+    t_usd, res_usd = best_of(lambda: solve_system(usd_net, mechanics_shock(usd_net)), args.repeat)
     rounds = res.rounds_frame()
     s = res.summary()
+    s_usd = res_usd.summary()
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     per_round = t_solve / max(1, res.rounds + 1)  # shocked rounds + the unshocked run (1 round here)
+    per_round_usd = t_usd / max(1, res_usd.rounds + 1)
+    cold = int((~rounds["warm_start"]).sum()) - 1  # the first round has nothing to start from
     rows = [
         ("network", f"{net.n:,} nodes, {len(net.positions):,} positions, {len(net.holdings):,} holdings, "
-                    f"{net.n_claims:,} claims"),
+                    f"{net.n_claims:,} claims ({int(net.claims['denomination'].notna().sum()):,} denominated)"),
         ("build network (from_frames, validation)", f"{build:.2f} s"),
         ("one vectorised pass over the positions", f"{t_pass * 1e3:.1f} ms  (= 1 pass)"),
         ("extract model arrays", f"{t_model:.2f} s  ({t_model / t_pass:.0f} passes)"),
         ("solve_system (shocked + unshocked)", f"{t_solve:.2f} s  ({t_solve / t_pass:.0f} passes)"),
-        ("rounds of the shocked run", f"{res.rounds} (converged={s['converged']}, residual {s['residual']:.2g})"),
+        ("rounds of the shocked run", f"{res.rounds} (converged={s['converged']}, residual {s['residual']:.2g}); "
+                                      f"{cold} cleared cold after round 1"),
         ("time per round", f"{per_round * 1e3:.0f} ms  ({per_round / t_pass:.1f} passes)"),
         ("liquidations per round", " ".join(str(v) for v in rounds["liquidations"].tolist())),
         ("total loss / bad debt / liquidated (USD)",
          f"{s['total_loss']:.4g} / {s['bad_debt']:.4g} / {s['liquidated']:.4g}"),
         ("defaults", f"{s['n_defaults']}"),
         ("conservation residual", f"{s['conservation_residual']:.2g}"),
+        ("same network, every amount in USD: solve_system",
+         f"{t_usd:.2f} s  ({t_usd / t_pass:.0f} passes), {res_usd.rounds} rounds, "
+         f"{per_round_usd * 1e3:.0f} ms per round ({per_round_usd / t_pass:.1f} passes)"),
+        ("  ... its defaults / total loss (USD)", f"{s_usd['n_defaults']} / {s_usd['total_loss']:.4g}"),
         ("peak memory (RSS of the process)", f"{peak_gb:.2f} GB"),
     ]
     width = max(len(a) for a, _ in rows)
@@ -192,9 +225,11 @@ def main(argv=None):
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     data = {"positions": n_pos, "nodes": net.n, "build_s": build, "pass_s": t_pass, "model_s": t_model,
-            "solve_s": t_solve, "solve_passes": t_solve / t_pass, "rounds": res.rounds,
+            "solve_s": t_solve, "solve_passes": t_solve / t_pass, "rounds": res.rounds, "cold_rounds": cold,
             "per_round_s": per_round, "per_round_passes": per_round / t_pass, "peak_rss_gb": peak_gb,
-            "summary": s, "rounds_table": rounds.to_dict(orient="list")}
+            "summary": s, "rounds_table": rounds.to_dict(orient="list"),
+            "usd_only": {"solve_s": t_usd, "solve_passes": t_usd / t_pass, "rounds": res_usd.rounds,
+                         "per_round_s": per_round_usd, "summary": s_usd}}
     (out / "bench_mechanics.json").write_text(json.dumps(data, indent=2, default=float))
 
 

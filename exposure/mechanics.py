@@ -308,8 +308,6 @@ class _State:
     L: Any = None
     Pi: Any = None
     pbar: Any = None
-    warm_starts: int = 0
-    cold_starts: int = 0
 
 
 def _clear(Pi, pbar, e, *, alpha, beta, tol, start):
@@ -346,7 +344,6 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
     p = None
     e_prev = None
     factors_prev = None
-    warm = cold = 0
     rounds = []
     converged, residual, message, cv = False, math.inf, "", None
     it = 0
@@ -360,16 +357,14 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
         e, bad, _, _ = external_values(model, m, state, shock["loss_fraction"], shock["loss_amount"])
         # Claims denominated in an asset are worth amount·m_a: L, Π and p̄ at this round's prices.
         factors = model.claim_factors(m)
-        if factors_prev is None or not np.array_equal(factors, factors_prev):
+        same_obligations = factors_prev is not None and np.array_equal(factors, factors_prev)
+        if not same_obligations:
             L_cur, Pi_cur, pbar_cur = model.obligations(m)
         # Warm start only when the previous payments are provably an upper bound of this round's
         # clearing vector: same obligations (Π, p̄) and no external asset went up (the clearing map is
         # then pointwise lower). When denominated obligations moved, p̄ and Π changed and a creditor's
         # share of a debtor's payments can grow, so the previous p is no bound: start cold from p̄.
-        same_obligations = factors_prev is not None and np.array_equal(factors, factors_prev)
         start = p if (p is not None and same_obligations and np.all(e <= e_prev)) else None
-        if p is not None:
-            warm, cold = warm + (start is not None), cold + (start is None)
         factors_prev = factors
         # Without holdings and positions one clearing is the whole model: solve it exactly as the
         # clearing engine does. Otherwise solve each round's clearing well inside the loop's tol.
@@ -403,6 +398,7 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
             "min_price": float(m_new.min(initial=1.0)),
             "clearing_iterations": int(cv.iterations),
             "change": residual,
+            "warm_start": start is not None,
         })
         if not cv.converged:
             message = f"the clearing did not converge in round {it}: {cv.message}"
@@ -422,7 +418,7 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
                   default_round=default_round, liquidated_round=liquidated_round,
                   bad_debt_round=bad_debt_round, price_round=price_round, rounds=rounds,
                   converged=converged, iterations=it, residual=residual, message=message, inner=cv,
-                  L=L_cur, Pi=Pi_cur, pbar=pbar_cur, warm_starts=warm, cold_starts=cold)
+                  L=L_cur, Pi=Pi_cur, pbar=pbar_cur)
 
 
 # ========================================================================== the result
@@ -602,9 +598,10 @@ class SystemResult:
 
     def rounds_frame(self) -> pd.DataFrame:
         """The cascade round by round: ``round, liquidations, repaid, sold, bad_debt, new_defaults,
-        n_defaults, prices_moved, min_price, clearing_iterations, change``."""
+        n_defaults, prices_moved, min_price, clearing_iterations, change, warm_start`` (``warm_start``:
+        the round's clearing started from the previous payments, a proven upper bound; else from ``p̄``)."""
         cols = ["round", "liquidations", "repaid", "sold", "bad_debt", "new_defaults", "n_defaults",
-                "prices_moved", "min_price", "clearing_iterations", "change"]
+                "prices_moved", "min_price", "clearing_iterations", "change", "warm_start"]
         return pd.DataFrame(list(self.round_records), columns=cols)
 
     def summary(self) -> dict:
