@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from exposure import GraphFormatError, InvalidNetworkError
 from exposure.io import check_graph, read_exposure_table, read_graph, to_frames
@@ -128,3 +130,39 @@ def test_table_from_stdin_csv_and_json(monkeypatch):
     assert net.n_claims == 1
     rows = json.dumps([{"holder": "fund", "token_or_issuer": "aave", "amount_usd": 25, "kind": "deposit"}])
     assert read_graph(io.StringIO(rows), "table").n_claims == 1
+
+
+@st.composite
+def tables(draw):
+    ids = [f"n{i}" for i in range(draw(st.integers(2, 6)))]
+    kinds = draw(st.lists(st.sampled_from(["protocol", "token", "asset", "venue"]), min_size=len(ids),
+                          max_size=len(ids)))
+    rows = []
+    for _ in range(draw(st.integers(0, 10))):
+        h, t = draw(st.sampled_from(ids)), draw(st.sampled_from(ids))
+        if h == t or kinds[ids.index(h)] == "asset":
+            continue  # a base asset holds nothing
+        rows.append((h, t, draw(st.integers(0, 10**6)), draw(st.sampled_from(["backing", "collateral",
+                                                                               "deposit", "debt"]))))
+    return pd.DataFrame({"id": ids, "kind": kinds}), rows
+
+
+@given(tables())
+def test_version_2_mapping_regroups_the_claims_of_version_1(tmp_path_factory, data):
+    # every row is one claim (token_or_issuer -> holder) in version 1, and in version 2 either the same
+    # claim or a holding of the same amount by the same holder: the two multisets of
+    # (token_or_issuer, holder, amount, relation) are equal
+    nodes, rows = data
+    p = tmp_path_factory.mktemp("t") / "t.csv"
+    p.write_text(HEADER + "".join(f"{h},{t},{a},{k},2026,s\n" for h, t, a, k in rows))
+    v1, v2 = (to_frames(read_graph(p, nodes=nodes, version=v))[1] for v in (1, 2))
+    one = sorted(zip(v1["debtor"], v1["creditor"], v1["amount"], v1["relation"])) if rows else []
+    two = []
+    for r in (v2.astype(object).where(v2.notna(), None).to_dict("records") if rows else []):
+        if r["kind"] == "claim":
+            two.append((r["debtor"], r["creditor"], r["amount"], r["relation"]))
+        else:
+            assert r["relation"] in ("deposit", "collateral")
+            two.append((r["token"], r["holder"], r["amount"], r["relation"]))
+    assert one == sorted(two)
+    assert len(one) == len(rows)
