@@ -170,10 +170,15 @@ def clear_vectors(Pi, pbar, e, *, alpha=1.0, beta=1.0, method="fictitious-defaul
 
 
 # --------------------------------------------------------------------------- helpers
-def _done(delta: float, rate: float, goal: float) -> bool:
-    """Stopping rule of a linearly contracting iteration: the last change ``delta`` at rate
-    ``rate`` leaves an error of about ``delta · rate / (1 − rate)``."""
-    return delta == 0.0 or (rate < 1.0 and delta * rate / (1.0 - rate) <= goal)
+def _small(delta: float, rate: float, goal: float) -> bool:
+    """Stopping rule: the residual ``delta`` of the current iterate is below ``goal`` and so is
+    the error it implies at contraction ``rate``, ``delta · rate / (1 − rate)``."""
+    return delta == 0.0 or (delta <= goal and rate < 1.0 and delta * rate / (1.0 - rate) <= goal)
+
+
+def _rate(delta: float, prev: float) -> float:
+    """Contraction of the last sweep (1 when unknown); callers use the slower of the last two."""
+    return delta / prev if 0.0 < prev < np.inf else 1.0
 
 
 def _scale(pbar):
@@ -272,7 +277,7 @@ def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start):
     rounds = np.zeros(n, np.int64)
     thresh = pbar * (1.0 - tol)
     goal = tol * _scale(pbar) * 0.5
-    prev_delta, rate, it, n_rounds = np.inf, 1.0, 0, 0
+    it, n_rounds, prev, last_rate = 0, 0, np.inf, 1.0
     while it < max_iter:
         received = c - rows.loss(pbar - p)
         np.maximum(received, 0.0, out=received)      # round-off guard: Πᵀp ≥ 0
@@ -286,13 +291,13 @@ def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start):
             rows.add(np.flatnonzero(fresh))
             rounds[fresh] = it
             n_rounds += 1
+        # ‖Φ(p) − p‖∞ is the residual of p itself: stop on it, keeping p
         delta = float(np.max(np.abs(new - p))) if n else 0.0
-        p = new
-        rate, r = (delta / prev_delta if prev_delta > 0 and np.isfinite(prev_delta) else 1.0), rate
-        r = max(rate, r)
-        prev_delta = delta
-        if delta == 0.0 or (not fresh.any() and _done(delta, r, goal)):
+        rate = _rate(delta, prev)
+        if not fresh.any() and _small(delta, max(rate, last_rate), goal):
             break
+        last_rate, prev = rate, delta
+        p = new
     return _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, it, n_rounds, "fixed-point",
                    hit_limit=it >= max_iter)
 
@@ -314,17 +319,17 @@ def _solve_linear(M, b, s0, beta, hi, goal, budget, sweeps_first=True):
         if x is not None and np.all(np.isfinite(x)):
             return np.clip(x, 0.0, hi), 1, True
     s = s0
-    prev, sweeps = np.inf, 0
+    prev, last_rate, sweeps = np.inf, 1.0, 0
     while sweeps_first and sweeps < budget:
         new = b + beta * (MT @ s)
         np.clip(new, 0.0, hi, out=new)
         sweeps += 1
         delta = float(np.max(np.abs(new - s))) if s.size else 0.0
-        s = new
-        rate = delta / prev if prev > 0 and np.isfinite(prev) else 1.0
-        prev = delta
-        if _done(delta, rate, goal):
+        rate = _rate(delta, prev)
+        if _small(delta, max(rate, last_rate), goal):   # the residual of s: keep s
             return s, sweeps, True
+        s = new
+        last_rate, prev = rate, delta
         if sweeps >= _PICARD_PROBE and rate > _SLOW_RATE:
             break
     if sweeps >= budget:
@@ -370,26 +375,28 @@ def _solve_round(rows, s, b_full, beta, pbar, goal, budget, t=None):
         sD, used, ok = _solve_linear(M, b, s[order], beta, hi, goal, budget)
         s[order] = sD
         return s, rows.loss(s), used, ok
-    prev, rate, sweeps = np.inf, 1.0, 0
+    if t is None:
+        t = rows.loss(s)
+    prev, last_rate, sweeps = np.inf, 1.0, 0
     while sweeps < budget:
-        if t is None or sweeps > 0:
-            t = rows.loss(s)
         new = b + beta * t[order]
         np.clip(new, 0.0, hi, out=new)
-        sweeps += 1
+        # the change is the residual ‖Φ(p) − p‖∞ of the current s on the default set (elsewhere
+        # Φ(p) = p̄ = p): stop on it, with t already the product for this s
         delta = float(np.max(np.abs(new - s[order])))
-        rate, r = (delta / prev if prev > 0 and np.isfinite(prev) else 1.0), rate
-        r = max(rate, r)                             # the slower of the last two contractions
-        prev = delta
+        rate = _rate(delta, prev)
+        if _small(delta, max(rate, last_rate), goal):
+            return s, t, sweeps, True
+        last_rate, prev = rate, delta
         s[order] = new
-        if _done(delta, r, goal):
-            return s, rows.loss(s), sweeps, True
+        sweeps += 1
+        t = rows.loss(s)
         if sweeps >= _PICARD_PROBE and rate > _SLOW_RATE:
             _, M = rows.restricted()
             sD, used, ok = _solve_linear(M, b, s[order], beta, hi, goal, budget - sweeps, sweeps_first=False)
             s[order] = sD
             return s, rows.loss(s), sweeps + used, ok
-    return s, rows.loss(s), sweeps, False
+    return s, t, sweeps, False
 
 
 def _fictitious_default(Pi, pbar, e, alpha, beta, tol, max_iter, start):

@@ -206,7 +206,7 @@ def test_systemicrisk_example_rogers_veraart(method):
     costs = 0.5 * 1.875 + 0.3 * (r.assets - r.external_assets).sum()
     assert r.default_costs == pytest.approx(costs, rel=1e-12)
     total_e, accounted = conserved(r, _systemicrisk_example())
-    assert accounted == pytest.approx(total_e, rel=1e-9)
+    assert accounted == pytest.approx(total_e, abs=1e-8)  # payments to the solver accuracy, 2e-9 · 2.5
 
 
 def test_rogers_veraart_with_unit_costs_is_eisenberg_noe():
@@ -269,7 +269,8 @@ def test_warm_start_from_an_upper_bound():
     cold = clear_vectors(Pi, pbar, e)
     for method in METHODS:
         warm = clear_vectors(Pi, pbar, e, start=before, method=method)
-        np.testing.assert_allclose(warm.payments, cold.payments, rtol=1e-9)
+        # both within the solver's accuracy 2 · tol · max(1, ‖p̄‖∞) of the clearing vector
+        np.testing.assert_allclose(warm.payments, cold.payments, rtol=0, atol=4e-9 * pbar.max())
         assert warm.converged
 
 
