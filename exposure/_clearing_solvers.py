@@ -140,8 +140,9 @@ def clear_vectors(Pi, pbar, e, *, alpha=1.0, beta=1.0, method="fictitious-defaul
         Fictitious default rounds, each solved by warm-started sweeps on the default set
         (GMRES when the sweeps contract slowly); or Picard iteration of ``Φ`` from ``p̄``.
     tol : float
-        Relative tolerance: of the default test, of the stopping rule (estimated error in
-        ``‖·‖∞`` below ``tol · max(1, ‖p̄‖∞)``) and of the residual.
+        Relative tolerance: of the default test, of the stopping rule (residual of the iterate
+        and the error it implies at the observed contraction, both below
+        ``tol · max(1, ‖p̄‖∞) / 2``) and of the reported residual.
     max_iter : int, optional
         Maximum number of sweeps (default 100,000).
     start : array of n floats, optional
