@@ -19,16 +19,23 @@ from exposure._mechanics_model import price_impact
 ORACLES = ("market", "exchange_rate", "hardcoded", "linear_discount")
 
 
-def random_network(seed, n_positions=12):
-    """Issuers backing tokens, lenders funded by receipt tokens, suppliers and borrowers, two base assets."""
+def random_network(seed, n_positions=12, denominated=False):
+    """Issuers backing tokens, lenders funded by receipt tokens, suppliers and borrowers, two base assets.
+
+    ``denominated``: T0 is redeemable in ETH and its issuer holds ETH instead of cash; lender L0 owes
+    its receipt token in ETH; one person's claim on I0 is in ETH (ETH is posted and fire-sold, so
+    the denominated obligations move from round to round).
+    """
     rng = np.random.default_rng(seed)
     nodes = [{"id": "USD", "kind": "asset"},
              {"id": "ETH", "kind": "asset", "depth": float(rng.uniform(50, 500)), "depth_slippage": 0.1,
               "impact_exponent": float(rng.choice([0.5, 1.0]))}]
     edges = []
     tokens = ["ETH"]
+    e0 = None
     for i in range(3):
         e = float(rng.uniform(50, 150))
+        e0 = e if e0 is None else e0
         nodes += [{"id": f"I{i}", "kind": "protocol", "external_assets": e},
                   {"id": f"T{i}", "kind": "token", "issuer": f"I{i}", "depth": float(rng.uniform(20, 300)),
                    "depth_slippage": float(rng.uniform(0.02, 0.3)), "impact_exponent": 1.0}]
@@ -43,6 +50,10 @@ def random_network(seed, n_positions=12):
     people = [f"P{k}" for k in range(4)]
     nodes += [{"id": p, "kind": "protocol", "external_assets": float(rng.uniform(0, 10))} for p in people]
     lent = np.zeros(2)
+    if denominated:
+        nodes[2]["external_assets"] = 0.0
+        nodes[3]["denomination"] = "ETH"
+        edges.append({"kind": "holding", "holder": "I0", "token": "ETH", "amount": e0})
     for _ in range(n_positions):
         lender = int(rng.integers(2))
         ctok = str(rng.choice([t for t in tokens if t != f"R{lender}"]))
@@ -55,13 +66,15 @@ def random_network(seed, n_positions=12):
                       "liquidation_bonus": float(rng.uniform(0.0, 0.1)), "close_factor": float(rng.choice([0.5, 1.0])),
                       "oracle": str(rng.choice(ORACLES))})
     for j in range(2):
-        edges.append({"kind": "claim", "debtor": f"L{j}", "creditor": f"R{j}", "amount": float(lent[j])})
+        edges.append({"kind": "claim", "debtor": f"L{j}", "creditor": f"R{j}", "amount": float(lent[j]),
+                      **({"denomination": "ETH"} if denominated and j == 0 else {})})
         for p in people[:2]:
             edges.append({"kind": "holding", "holder": p, "token": f"R{j}", "amount": float(lent[j] / 2)})
     for p in people:
         edges.append({"kind": "holding", "holder": p, "token": str(rng.choice(tokens)),
                       "amount": float(rng.uniform(1, 30))})
-        edges.append({"kind": "claim", "debtor": p, "creditor": "I0", "amount": float(rng.uniform(0, 5))})
+        edges.append({"kind": "claim", "debtor": p, "creditor": "I0", "amount": float(rng.uniform(0, 5)),
+                      **({"denomination": "ETH"} if denominated and p == "P1" else {})})
 
     def frame(records):
         cols = []
@@ -95,18 +108,28 @@ def reference_solve(net, shock, *, alpha=1.0, beta=1.0, rounds=500):
               (nodes["issuer"].tolist() if "issuer" in nodes else [None] * n)]
     col = lambda c, d: [float(v) if v == v else d for v in nodes[c].tolist()] if c in nodes else [d] * n  # noqa
     depth, slip, expo = col("depth", np.nan), col("depth_slippage", np.nan), col("impact_exponent", 1.0)
-    L = np.zeros((n, n))
+    den = [ix.get(v, -1) if isinstance(v, str) else -1 for v in
+           (nodes["denomination"].tolist() if "denomination" in nodes else [None] * n)]
     e_decl = nodes["external_assets"].tolist()
-    asset_claims = []
+    asset_claims, claims_in_L = [], []
     for _, c in net.claims.iterrows():
         d, cr = ix[c["debtor"]], ix[c["creditor"]]
         if kind[d] == "asset":
             asset_claims.append((cr, d, c["amount"]))
         else:
-            L[d, cr] += c["amount"]
-    x = list(net.external_liabilities)
-    pbar = L.sum(axis=1) + np.array(x)
-    Pi = np.divide(L, pbar[:, None], out=np.zeros_like(L), where=pbar[:, None] > 0)
+            own = c.get("denomination")
+            # a claim's denomination: its own, else its creditor's (an issuer's backing of its token)
+            claims_in_L.append((d, cr, c["amount"], ix[own] if isinstance(own, str) else den[cr]))
+    x = np.array(net.external_liabilities)
+
+    def obligations(m):
+        L = np.zeros((n, n))
+        for d, cr, amt, a in claims_in_L:
+            L[d, cr] += amt * (m[a] if a >= 0 else 1.0)
+        pbar = L.sum(axis=1) + x
+        return pbar, np.divide(L, pbar[:, None], out=np.zeros_like(L), where=pbar[:, None] > 0)
+
+    m_den = lambda m, i: m[den[i]] if den[i] >= 0 else 1.0  # noqa: E731
     hold = [(ix[h["holder"]], ix[h["token"]], h["amount"]) for _, h in net.holdings.iterrows()]
     pos = [dict(l=ix[p["lender"]], b=ix[p["borrower"]], c=ix[p["collateral_token"]], d=ix[p["debt_token"]],
                 C=p["collateral"], D=p["debt"], lt=p["liquidation_threshold"], bonus=p["liquidation_bonus"],
@@ -128,6 +151,9 @@ def reference_solve(net, shock, *, alpha=1.0, beta=1.0, rounds=500):
     r = [fund[i] / (1 + forged[i]) for i in range(n)]
     Q = [0.0] * n
     m = [r[i] * pf[i] for i in range(n)]
+    r = [r[i] * m_den(m, i) for i in range(n)]  # a token redeemable in an asset starts at its price
+    m = [r[i] * pf[i] for i in range(n)]
+    pbar, Pi = obligations(m)
     p = pbar.copy()
     bad = [0.0] * len(pos)
     for k in range(1, rounds + 1):
@@ -159,6 +185,7 @@ def reference_solve(net, shock, *, alpha=1.0, beta=1.0, rounds=500):
             e[q["b"]] += max(0.0, cv - dv)
             bad[j] = max(0.0, dv - cv)
         e = np.array(e)
+        pbar, Pi = obligations(m)  # denominated claims at this round's prices
         # 3. dense Picard clearing from p̄ (the greatest clearing vector)
         p_new = pbar.copy()
         for _ in range(100000):
@@ -170,9 +197,12 @@ def reference_solve(net, shock, *, alpha=1.0, beta=1.0, rounds=500):
             p_new = nxt
         # 4. prices
         R_ = np.divide(p_new, pbar, out=np.ones(n), where=pbar > 0)
-        r_new = [min(r[i], (min(1.0, R_[issuer[i]]) if issuer[i] >= 0 else fund[i]) / (1 + forged[i]))
-                 for i in range(n)]
+        rec = [(min(1.0, R_[issuer[i]]) if issuer[i] >= 0 else fund[i]) / (1 + forged[i]) for i in range(n)]
+        r_new = [min(r[i], rec[i] * m_den(m, i)) for i in range(n)]
         m_new = [min(m[i], r_new[i] * pf[i] * (1 - impact(i, Q[i]))) for i in range(n)]
+        # the denomination asset's own price may have moved this round: once more with the new prices
+        r_new = [min(r_new[i], rec[i] * m_den(m_new, i)) for i in range(n)]
+        m_new = [min(m_new[i], r_new[i] * pf[i] * (1 - impact(i, Q[i]))) for i in range(n)]
         change = max([abs(a - b) for a, b in zip(m_new, m)] + [abs(a - b) for a, b in zip(r_new, r)]
                      + [moved] + list(np.abs(p_new - p) / np.maximum(pbar, 1e-300)))
         p, m, r = p_new, m_new, r_new
@@ -193,6 +223,24 @@ def test_vectorised_engine_matches_the_reference_implementation(seed, alpha, bet
     np.testing.assert_allclose(res.price_after, m, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(res.position_bad_debt, bad, rtol=1e-7, atol=1e-7)
     np.testing.assert_allclose(res.sold, Q, rtol=1e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_denominated_engine_matches_the_reference_implementation(seed):
+    # Independent method, with an ETH-redeemable token, ETH-denominated claims and ETH fire sales: the
+    # reference rebuilds the dense L from the current prices each round and always clears from p̄.
+    net = random_network(seed, denominated=True)
+    shock = random_shock(seed)
+    res = solve_system(net, shock, tol=1e-12)
+    p, m, bad, Q, _ = reference_solve(net, shock)
+    assert res.converged
+    np.testing.assert_allclose(res.payments, p, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(res.price_after, m, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(res.position_bad_debt, bad, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(res.sold, Q, rtol=1e-7, atol=1e-7)
+    # guard against a vacuous case: ETH moved and the obligations with it
+    assert res.price_after[res.node_ids.get_loc("ETH")] < 1.0
+    assert not np.allclose(res.obligations, net.total_obligations())
 
 
 def test_random_networks_do_liquidate_and_default():
@@ -305,12 +353,12 @@ def test_price_impact_formula():
     np.testing.assert_allclose(out, [0.1, 1.0, 0.0, 1.0, 0.0])
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_warm_started_clearings_give_the_cold_started_state(seed, monkeypatch):
-    # Each round's clearing starts from the previous payments (an upper bound when external assets only
-    # fell); solving every round from p̄ instead must give the same state.
+@pytest.mark.parametrize("seed,denominated", [(s, False) for s in range(4)] + [(s, True) for s in range(4)])
+def test_warm_started_clearings_give_the_cold_started_state(seed, denominated, monkeypatch):
+    # Each round's clearing starts from the previous payments (an upper bound when the obligations did
+    # not move and external assets only fell); solving every round from p̄ instead must give the same state.
     import exposure.mechanics as mech
-    net, shock = random_network(seed), random_shock(seed)
+    net, shock = random_network(seed, denominated=denominated), random_shock(seed)
     warm = solve_system(net, shock, tol=1e-12)
     cold_clear = mech._clear
     monkeypatch.setattr(mech, "_clear", lambda Pi, pbar, e, **kw: cold_clear(Pi, pbar, e, **{**kw, "start": None}))
