@@ -91,18 +91,20 @@ def to_frames(net: ExposureNetwork) -> tuple[pd.DataFrame, pd.DataFrame]:
     return nodes, edges
 
 
+def _column_values(col: pd.Series) -> list:
+    """Plain Python values of a column (numpy scalars converted, categories as their values)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        col = col.astype(object)
+    return [_plain(v) for v in col.to_numpy(dtype=object)] if col.dtype == object else col.tolist()
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
+    """One dict per row, without missing values (None, NA, NaN)."""
     cols = list(frame.columns)
-    arrays = [frame[c].to_numpy(dtype=object) for c in cols]
-    out = []
-    for i in range(len(frame)):
-        rec = {}
-        for c, a in zip(cols, arrays):
-            v = a[i]
-            if not _missing(v):
-                rec[c] = _plain(v)
-        out.append(rec)
-    return out
+    values = [_column_values(frame[c]) for c in cols]
+    na = pd.NA
+    return [{c: v for c, v in zip(cols, row) if v is not None and v is not na and v == v}
+            for row in zip(*values)] if cols else [{} for _ in range(len(frame))]
 
 
 def network_document(net: ExposureNetwork) -> dict:
@@ -132,13 +134,26 @@ def atomic_write(path, write) -> None:
         raise
 
 
+def _dump(doc: dict, fh) -> None:
+    """The document with one node or edge per line (json's C encoder, readable diffs)."""
+    encode = json.JSONEncoder(allow_nan=False).encode
+    head = {k: v for k, v in doc.items() if k not in ("nodes", "edges")}
+    fh.write("{\n")
+    for k, v in head.items():
+        fh.write(f" {encode(k)}: {encode(v)},\n")
+    for key, last in (("nodes", False), ("edges", True)):
+        items = doc[key]
+        body = "\n  " + ",\n  ".join(map(encode, items)) + "\n " if items else ""
+        fh.write(f' "{key}": [{body}]' + ("\n" if last else ",\n"))
+    fh.write("}\n")
+
+
 def write_json(net: ExposureNetwork, dest) -> None:
     doc = network_document(net)
     if hasattr(dest, "write"):
-        json.dump(doc, dest, indent=1, allow_nan=False)
-        dest.write("\n")
+        _dump(doc, dest)
         return
-    atomic_write(dest, lambda fh: (json.dump(doc, fh, indent=1, allow_nan=False), fh.write("\n")))
+    atomic_write(dest, lambda fh: _dump(doc, fh))
 
 
 def _csv_cells(frame: pd.DataFrame) -> pd.DataFrame:

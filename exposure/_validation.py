@@ -80,12 +80,25 @@ def text_masks(values) -> tuple[np.ndarray, np.ndarray]:
         return missing, np.where(have, cat_str[safe] if len(cat_str) else False, False)
     if s.dtype != object and pd.api.types.is_string_dtype(s.dtype):
         na = s.isna().to_numpy()
-        blank = (s.str.strip() == "").fillna(False).to_numpy(dtype=bool)
+        blank = _blank(s.to_numpy(dtype=object), ~na)
         return na | blank, ~na
     obj = s.to_numpy(dtype=object)
+    if len(obj) and pd.api.types.infer_dtype(obj, skipna=False) == "string":  # all str, checked in C
+        return _blank(obj, np.ones(len(obj), bool)), np.ones(len(obj), bool)
     isstr = np.fromiter((isinstance(v, str) for v in obj), bool, len(obj))
     missing = np.fromiter((_is_missing(v) for v in obj), bool, len(obj))
     return missing, isstr
+
+
+_ISSPACE = np.frompyfunc(lambda v: v == "" or v.isspace(), 1, 1)
+
+
+def _blank(obj: np.ndarray, isstr: np.ndarray) -> np.ndarray:
+    """Empty or whitespace-only strings among ``obj[isstr]``."""
+    out = np.zeros(len(obj), bool)
+    if isstr.any():
+        out[isstr] = _ISSPACE(obj[isstr]).astype(bool)
+    return out
 
 
 def numeric_column(raw: pd.Series, *, text_input: bool):
@@ -101,6 +114,15 @@ def numeric_column(raw: pd.Series, *, text_input: bool):
     if raw.dtype.kind == "b":
         return (np.full(len(raw), np.nan), np.zeros(len(raw), bool),
                 [(i, _describe(bool(v))) for i, v in enumerate(raw)])
+    if not text_input and len(raw) and pd.api.types.infer_dtype(raw, skipna=False) in (
+            "floating", "integer", "mixed-integer-float"):
+        # only Python / numpy numbers (no None, text or booleans): checked in C
+        try:
+            values = raw.to_numpy(dtype=np.float64, copy=True)
+        except (OverflowError, TypeError, ValueError):
+            pass
+        else:
+            return values, np.zeros(len(raw), bool), [(int(i), "NaN") for i in np.flatnonzero(np.isnan(values))]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, copy=True)
     missing = np.zeros(len(raw), bool)
     bad = []

@@ -168,3 +168,17 @@ def test_write_is_atomic_and_keeps_no_temporary_files(tmp_path):
     write_graph(net, tmp_path / "csv")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["csv", "g.json"]
     assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == ["edges.csv", "nodes.csv"]
+
+
+def test_json_is_written_one_node_or_edge_per_line():
+    net = ExposureNetwork.from_frames(pd.DataFrame({"id": ["a", "b"]}),
+                                      pd.DataFrame({"debtor": ["a"], "creditor": ["b"], "amount": [1.5]}),
+                                      meta={"name": "g"})
+    buf = io.StringIO()
+    write_graph(net, buf, "json")
+    assert buf.getvalue().splitlines() == [
+        "{", ' "format": "exposure-graph",', ' "version": 1,', ' "name": "g",', ' "currency": "USD",',
+        ' "nodes": [',
+        '  {"id": "a", "kind": "protocol", "label": "a", "external_assets": 0.0, "external_liabilities": 0.0},',
+        '  {"id": "b", "kind": "protocol", "label": "b", "external_assets": 0.0, "external_liabilities": 0.0}',
+        " ],", ' "edges": [', '  {"kind": "claim", "debtor": "a", "creditor": "b", "amount": 1.5}', " ]", "}"]
