@@ -300,23 +300,22 @@ def _edge_denomination(col: _Collector, raw: pd.Series, node_index: pd.Index, as
                        rows: np.ndarray, names, ok: np.ndarray) -> np.ndarray:
     """Validate the ``denomination`` of claim edges: absent, or the id of a node of kind ``asset``."""
     values = raw.to_numpy(dtype=object, copy=True)
-    absent = np.fromiter((_is_absent_reference(v) for v in values), bool, len(values))
+    missing, isstr = text_masks(raw)
+    absent = missing | raw.isna().to_numpy()
     values[absent] = None
     pos = np.full(len(values), -1, dtype=np.int64)
-    present = np.flatnonzero(~absent)
-    if len(present):
-        text = np.array([isinstance(v, str) for v in values[present]])
-        pos[present[text]] = node_index.get_indexer(values[present[text]].astype(object))
-    for i in present:
+    text = isstr & ~absent
+    if text.any():
+        pos[text] = node_index.get_indexer(values[text].astype(object))
+    ok_den = absent | ((pos >= 0) & asset_mask[np.maximum(pos, 0)] if len(asset_mask) else absent)
+    for i in np.flatnonzero(~ok_den):  # only the invalid values are looked at one by one
         v = values[i]
         if pos[i] < 0:
             msg = (f"Field 'denomination' of claim {names(i)!r} must be the id of a base asset in the graph. "
                    f"Got {_describe(v) if not isinstance(v, str) else f'unknown node {v!r}'} instead.")
-        elif not asset_mask[pos[i]]:
+        else:
             msg = (f"Field 'denomination' of claim {names(i)!r} must name a base asset (a node of kind 'asset'). "
                    f"Got {v!r}, which is not of kind 'asset'.")
-        else:
-            continue
         col.add(("edges", "denomination", "error"), Problem("error", msg, table="edges", row=int(rows[i]),
                                                             field="denomination", node=names(i)))
         ok[i] = False
