@@ -5,7 +5,8 @@ carrying 1,000,000 secured positions (``--quick``: 100,000).
 
 * 5 base assets (kind ``asset``: ETH, BTC, USD, EUR, SOL) and 1,995 tokens, 1,500 of
   them issued by a protocol that holds base assets worth 100–105% of what it owes its
-  token (an LST, an LRT, a stablecoin); every token has market depth, lognormal;
+  token (an LST, an LRT, a stablecoin); every token has market depth, lognormal, and
+  the base assets are deep ($10B moves them by the 5% slippage);
 * 1,000 of the 10,000 protocols are lenders funded by outside suppliers (equity 4%);
   50,000 claims among protocols; 200,000 holdings of tokens by protocols;
 * positions: lender uniform, borrower uniform among protocols, collateral token
@@ -59,6 +60,13 @@ from exposure.network import ORACLES, ExposureNetwork  # noqa: E402
 BASE = ["ETH", "BTC", "USD", "EUR", "SOL"]
 
 
+def base_depth(depth: np.ndarray) -> np.ndarray:
+    """Base assets (the first entries) are deep: $10B moves them by the slippage (5%)."""
+    depth = depth.copy()
+    depth[:len(BASE)] = 1e10
+    return depth
+
+
 def mechanics_network(n_positions=1_000_000, n_tokens=2000, n_protocols=10_000, n_lenders=1000,
                       n_issued=1500, seed=0, denominated=True) -> ExposureNetwork:
     """The seeded network of the module docstring (``denominated=False``: every amount in USD)."""
@@ -96,7 +104,7 @@ def mechanics_network(n_positions=1_000_000, n_tokens=2000, n_protocols=10_000, 
         "kind": ["asset"] * len(BASE) + ["token"] * (nt - len(BASE)) + ["protocol"] * n_protocols,
         "issuer": pd.Series(np.r_[issuer_of, np.full(n_protocols, None, dtype=object)], dtype=object),
         "external_assets": e, "external_liabilities": x,
-        "depth": np.r_[rng.lognormal(18, 1.0, nt), np.full(n_protocols, np.nan)],
+        "depth": np.r_[base_depth(rng.lognormal(18, 1.0, nt)), np.full(n_protocols, np.nan)],
         "depth_slippage": np.r_[np.full(nt, 0.05), np.full(n_protocols, np.nan)],
         "impact_exponent": np.r_[rng.choice([0.5, 1.0], nt), np.full(n_protocols, np.nan)],
     })
