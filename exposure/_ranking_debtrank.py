@@ -50,6 +50,7 @@ class DifferentialScores:
     converged: np.ndarray
     anchor: int
     anchor_iterations: int
+    switched: np.ndarray | None = None     # per seed: the run moved to the shared state
 
 
 def anchor_state(W: sp.csr_array, k: int, eps: float = ANCHOR_LEVEL, max_iter: int = ANCHOR_MAX_ITER):
@@ -242,4 +243,4 @@ def differential_debtrank_scores(W: sp.csr_array, v: np.ndarray, psi: float, *, 
                n_chunks, score, iters, residual, defaults, reached, warm)
     converged = residual <= tol
     return DifferentialScores(score, iters, residual, defaults, reached, converged,
-                              int(perm[k]) if k >= 0 else -1, it_anchor)
+                              int(perm[k]) if k >= 0 else -1, it_anchor, warm)

@@ -170,6 +170,20 @@ def test_differential_warm_start_plain_and_block_agree(net):
     np.testing.assert_array_equal(warm.reached, plain.reached)
 
 
+def test_warm_start_is_used_and_exact_on_an_amplifying_network():
+    # thin equity (2-5% of assets) and dense claims: distress amplifies, most runs switch to the
+    # shared state; the scores equal the plain runs' and the literal rule's
+    net = random_network(30, 7, density=0.3, equity_ratio=(0.02, 0.05))
+    W, v = impact_weights(net, cap=False), economic_value(net)
+    warm = differential_debtrank_scores(W, v, 1.0, tol=1e-14)
+    assert warm.switched.sum() >= net.n // 2
+    plain = differential_debtrank_scores(W, v, 1.0, tol=1e-14, anchor=False)
+    np.testing.assert_allclose(warm.score, plain.score, rtol=1e-10, atol=1e-13)
+    Lam = W.toarray().T
+    np.testing.assert_allclose(warm.score, [differential_dense(Lam, v, s, 1.0)[0] for s in range(net.n)],
+                               rtol=1e-9, atol=1e-12)
+
+
 def test_anchor_state_is_a_fixed_point_below_every_seed_that_lifts_it():
     # y = max(eps e_k, min(1, Λ y)) (residual check) and y <= h* of a seed that reaches k
     net = random_network(30, 7, density=0.3, equity_ratio=(0.02, 0.05))
@@ -268,3 +282,49 @@ def test_amplification_is_the_clearing_sensitivity(net):
     frame = loss_amplification(net)
     r = rank(net, "amplification").ranking.set_index("node").loc[list(net.node_ids)]
     np.testing.assert_allclose(r["score"], frame["loss_amplification"].to_numpy())
+
+
+def sparse_random_network(n, seed, degree=4):
+    rng = np.random.default_rng(seed)
+    d = np.repeat(np.arange(n), degree)
+    c = rng.integers(0, n, d.size)
+    keep = d != c
+    d, c = d[keep], c[keep]
+    a = rng.lognormal(0, 1, d.size)
+    claims = np.bincount(c, weights=a, minlength=n)
+    owed = np.bincount(d, weights=a, minlength=n)
+    total = np.maximum(claims / rng.uniform(0.2, 0.6, n), owed * 1.1 + 0.1)
+    e = total - claims
+    x = np.maximum(0.0, (1 - rng.uniform(0.03, 0.1, n)) * total - owed)
+    ids = np.array([f"v{i}" for i in range(n)], dtype=object)
+    return ExposureNetwork.from_frames(
+        pd.DataFrame({"id": ids, "external_assets": e, "external_liabilities": x}),
+        pd.DataFrame({"debtor": ids[d], "creditor": ids[c], "amount": a}))
+
+
+def test_renumbering_for_locality_changes_no_score(monkeypatch):
+    # the kernels renumber networks of REORDER_MIN_NODES nodes or more (reverse Cuthill-McKee);
+    # the same runs without renumbering must give the same scores, seed by seed
+    net = sparse_random_network(2500, 11)
+    seeds = np.arange(0, net.n, 7)
+    W, Lam, v = impact_weights(net), impact_weights(net, cap=False), economic_value(net)
+    LG = net.liabilities
+    assert K.locality_order(W)[0].tolist() != list(range(net.n))
+    runs = {
+        "debtrank": lambda: K.debtrank_seeds(W, v, seeds, 1.0),
+        "differential": lambda: differential_debtrank_scores(Lam, v, 1.0, seeds=seeds, tol=1e-14),
+        "furfine": lambda: K.furfine_seeds(LG, net.equity(), seeds),
+        "impact": lambda: impact_scores(net, seeds=seeds, tol=1e-13),
+    }
+    renumbered = {k: f() for k, f in runs.items()}
+    monkeypatch.setattr(K, "REORDER_MIN_NODES", 10**9)
+    plain = {k: f() for k, f in runs.items()}
+    np.testing.assert_allclose(renumbered["debtrank"][0], plain["debtrank"][0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(renumbered["debtrank"][2], plain["debtrank"][2])
+    np.testing.assert_allclose(renumbered["differential"].score, plain["differential"].score, rtol=1e-9,
+                               atol=1e-12)
+    np.testing.assert_allclose(renumbered["furfine"][0], plain["furfine"][0], rtol=1e-12)
+    np.testing.assert_array_equal(renumbered["furfine"][1], plain["furfine"][1])
+    np.testing.assert_allclose(renumbered["impact"]["loss"], plain["impact"]["loss"], rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(renumbered["impact"]["vulnerability"], plain["impact"]["vulnerability"],
+                               rtol=1e-8, atol=1e-8)
