@@ -116,5 +116,5 @@ def infer_version(node_columns, edge_kinds) -> int:
     from .network import EDGE_KINDS, NODE_FIELDS
 
     v2_kinds = {k for k, s in EDGE_KINDS.items() if s.version > 1}
-    v2_fields = {f for f, spec in NODE_FIELDS.items() if spec[-1] > 1} | {"issuer"}
+    v2_fields = {f for f, spec in NODE_FIELDS.items() if spec[-1] > 1} | {"issuer", "denomination"}
     return 2 if (v2_kinds & set(edge_kinds)) or (v2_fields & set(node_columns)) else 1
