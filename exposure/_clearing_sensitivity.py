@@ -162,14 +162,15 @@ def _factorise(Pi: sp.csr_array, D: np.ndarray, beta: float, tol: float = 1e-12)
     return solve
 
 
-def sensitivities(network, shock=None, *, result=None, alpha: float = 1.0, beta: float = 1.0,
+def sensitivities(network_or_result, shock=None, *, result=None, alpha: float = 1.0, beta: float = 1.0,
                   method: str = "fictitious-default", tol: float = 1e-9, max_iter=None,
                   strict: bool = False) -> ClearingSensitivities:
     """Derivatives of the clearing vector and of equity with respect to external assets.
 
     Parameters
     ----------
-    network : ExposureNetwork
+    network_or_result : ExposureNetwork or ClearingResult
+        The network (cleared here under ``shock``), or a clearing already made.
     shock : mapping or array, optional
         As for :func:`exposure.clearing.clear`.
     result : ClearingResult, optional
@@ -203,8 +204,14 @@ def sensitivities(network, shock=None, *, result=None, alpha: float = 1.0, beta:
     >>> sensitivities(net).payments_jacobian().tolist()
     [[1.0, 0.0], [1.0, 1.0]]
     """
-    from .clearing import clear
+    from .clearing import ClearingResult, clear
 
+    network = network_or_result
+    if isinstance(network_or_result, ClearingResult):
+        result = network_or_result
+        network = result.network
+        if network is None:
+            raise ValueError("This ClearingResult does not record its network; pass the network and result=.")
     if result is None:
         result = clear(network, shock, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter,
                        strict=strict)

@@ -90,6 +90,8 @@ class ClearingResult:
         Rounds of the fictitious default algorithm.
     external_assets : ndarray
         ``e`` after the shock.
+    network : ExposureNetwork
+        The network cleared (before the shock), for :func:`sensitivities`.
     """
 
     node_ids: pd.Index
@@ -114,6 +116,7 @@ class ClearingResult:
     n_rounds: int = 0
     default_costs: float = 0.0
     external_assets: np.ndarray = field(default=None, repr=False)
+    network: ExposureNetwork | None = field(default=None, repr=False)
 
     @property
     def model(self) -> str:
@@ -192,7 +195,7 @@ def result_from_vectors(network: ExposureNetwork, vec: ClearingVectors, e: np.nd
         total_shortfall=float((pbar - p).sum()), external_creditor_loss=float((x * (1.0 - recovery)).sum()),
         method=vec.method, converged=vec.converged, iterations=vec.iterations, residual=vec.residual,
         status=vec.status, message=vec.message, alpha=float(alpha), beta=float(beta), n_rounds=vec.n_rounds,
-        default_costs=costs, external_assets=e)
+        default_costs=costs, external_assets=e, network=network)
 
 
 def _report(result: ClearingResult, strict: bool, stacklevel: int = 3) -> ClearingResult:

@@ -46,7 +46,7 @@ def test_rogers_veraart_sensitivities_by_hand():
     # ∂p_c/∂e_b = 0.4; ∂p_c/∂e_c = 0.5.
     r = clear(chain(), alpha=0.5, beta=0.8)
     assert r.defaulted.all()
-    J = sensitivities(chain(), result=r).payments_jacobian()
+    J = sensitivities(r).payments_jacobian()          # from the result alone (it records its network)
     np.testing.assert_allclose(J, [[0.5, 0, 0], [0.4, 0.5, 0], [0.32, 0.4, 0.5]])
     table = loss_amplification(chain(), alpha=0.5, beta=0.8)
     # external creditors of c lose ∂p_c: (0.32, 0.4, 0.5); the rest of each dollar is default cost saved.
