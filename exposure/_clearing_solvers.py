@@ -186,17 +186,20 @@ def _scale(pbar):
     return max(1.0, float(pbar.max())) if pbar.size else 1.0
 
 
-def _phi(PiT, pbar, e, alpha, beta, tol, p):
-    """The clearing map with the tolerant default test; returns (Φ(p), assets, defaulted)."""
-    received = PiT @ p
+def _phi(PiT, pbar, e, alpha, beta, tol, p, received=None):
+    """The clearing map with the tolerant default test; returns (Φ(p), assets, defaulted).
+
+    ``received = Πᵀp`` if the solver already holds it (it does, as ``Πᵀp̄ − Πᵀs``)."""
+    if received is None:
+        received = PiT @ p
     assets = e + received
     defaulted = assets < pbar * (1.0 - tol)
     out = np.where(defaulted, alpha * e + beta * received, pbar)
     return np.minimum(out, pbar), assets, defaulted
 
 
-def _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, iterations, n_rounds, method, hit_limit):
-    phi, assets, defaulted = _phi(PiT, pbar, e, alpha, beta, tol, p)
+def _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, iterations, n_rounds, method, hit_limit, received=None):
+    phi, assets, defaulted = _phi(PiT, pbar, e, alpha, beta, tol, p, received)
     residual = float(np.max(np.abs(phi - p))) / _scale(pbar) if p.size else 0.0
     rounds = np.where(defaulted, np.maximum(rounds, 1), 0).astype(np.int64)
     converged = residual <= tol
@@ -278,7 +281,7 @@ def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start):
     rounds = np.zeros(n, np.int64)
     thresh = pbar * (1.0 - tol)
     goal = tol * _scale(pbar) * 0.5
-    it, n_rounds, prev, last_rate = 0, 0, np.inf, 1.0
+    it, n_rounds, prev, last_rate, kept = 0, 0, np.inf, 1.0, None
     while it < max_iter:
         received = c - rows.loss(pbar - p)
         np.maximum(received, 0.0, out=received)      # round-off guard: Πᵀp ≥ 0
@@ -296,11 +299,12 @@ def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start):
         delta = float(np.max(np.abs(new - p))) if n else 0.0
         rate = _rate(delta, prev)
         if not fresh.any() and _small(delta, max(rate, last_rate), goal):
+            kept = received                          # Πᵀp of the iterate kept
             break
         last_rate, prev = rate, delta
         p = new
     return _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, it, n_rounds, "fixed-point",
-                   hit_limit=it >= max_iter)
+                   hit_limit=it >= max_iter, received=kept)
 
 
 # ---------------------------------------------------------------- fictitious default
@@ -436,5 +440,6 @@ def _fictitious_default(Pi, pbar, e, alpha, beta, tol, max_iter, start):
         received = np.maximum(c - t, 0.0)
         if not ok or k >= n:
             break
+    # Πᵀp = Πᵀp̄ − Πᵀs is known from the last product (with no default, p = p̄ and Πᵀp = c)
     return _finish(PiT, pbar, e, alpha, beta, tol, pbar - s, rounds, it, k, "fictitious-default",
-                   hit_limit=not ok and it >= max_iter)
+                   hit_limit=not ok and it >= max_iter, received=received if k else c)
