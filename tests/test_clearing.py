@@ -349,3 +349,40 @@ def test_larger_network_all_paths_agree(alpha, beta):
         assert r.converged, kwargs
         np.testing.assert_allclose(r.payments, expected, rtol=0, atol=atol, err_msg=str(kwargs))
     np.testing.assert_array_equal(clear_vectors(Pi, pbar, shocked, alpha=alpha, beta=beta).default_round, rounds)
+
+
+# ------------------------------------------------------------------------ benchmark network
+def _benchmark_module():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "network.py"
+    spec = importlib.util.spec_from_file_location("benchmark_network_module", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_network_follows_its_recipe(tmp_path):
+    bench = _benchmark_module()
+    net = bench.benchmark_network(5000, seed=1)
+    again = bench.benchmark_network(5000, seed=1)
+    assert net.equals(again)                                     # seeded
+    assets, owed = net.total_assets(), net.interbank_liabilities()
+    # equity = c · total assets with c in [0.03, 0.08] (external liabilities close the balance sheet)
+    ratio = net.equity() / assets
+    assert ratio.min() >= 0.03 - 1e-12 and ratio.max() <= 0.08 + 1e-12
+    # interbank share of assets at most 0.6 (it is U(0.2, 0.6), lower where total assets were raised)
+    assert (net.interbank_assets() / assets).max() <= 0.6 + 1e-12
+    assert (net.external_liabilities >= 0).all() and (owed > 0).all()
+    # about 10 claims per node (out-degree rescaled to mean 10; repeated pairs merged)
+    assert 8.0 <= net.n_claims / net.n <= 10.5
+    shock = bench.benchmark_shock(net, seed=1)
+    assert len(shock) == 100 and set(shock.values()) == {1.0}
+    # the shock starts a cascade that the clearing resolves in rounds, 100 fundamental defaults first
+    r = clear(net, shock)
+    assert r.converged and r.summary()["defaults_by_round"][0] == 100 and r.n_defaults > 300
+    nodes_csv, edges_csv = bench.write_csv(net, tmp_path)
+    assert nodes_csv.read_text().startswith("id,kind,external_assets,external_liabilities\n")
+    assert edges_csv.read_text().startswith("debtor,creditor,amount\n")
+    from exposure.io import read_graph
+    assert read_graph(tmp_path).equals(net)                     # 17 significant digits: exact round trip
