@@ -363,13 +363,8 @@ def clear_command(graph, input_format, shocks, shock_file, alpha, beta, method, 
 
     net = load_graph(graph, input_format)
     shock = collect_shocks(shocks, shock_file)
-    if len(net.holdings) or len(net.positions):
-        from exposure.mechanics import solve_system
-        result = solve_system(net, shock or None, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter or 1000,
-                              strict=strict)
-    else:
-        result = clear(net, shock or None, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter,
-                       strict=strict)
+    result = clear(net, shock or None, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter,
+                   strict=strict)
     frame, summary = clearing_output(result)
     fmt = resolve_format(fmt, output)
     shown = {k: v for k, v in summary.items() if k != "message"}

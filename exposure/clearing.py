@@ -298,7 +298,18 @@ def clear(network: ExposureNetwork, shock=None, *, alpha: float = 1.0, beta: flo
     """Clear ``network``: Eisenberg–Noe when ``α = β = 1``, Rogers–Veraart otherwise.
 
     See :func:`eisenberg_noe` and :func:`rogers_veraart` for the parameters.
+
+    On a network with holdings or secured positions (format version 2) the clearing alone would
+    leave out what those edges are worth, so ``clear`` solves the full cross-collateral mechanics
+    instead and returns a :class:`exposure.mechanics.SystemResult` (same per-node fields, plus
+    ``bad_debt``, ``liquidated``, ``equity_before`` and ``loss``); ``max_iter`` then bounds the
+    rounds of the joint fixed point (default 1000) and ``method`` is not used.
+    :func:`eisenberg_noe` and :func:`rogers_veraart` always clear the claims alone.
     """
+    if len(network.holdings) or len(network.positions):
+        from .mechanics import solve_system
+        return solve_system(network, shock or None, alpha=alpha, beta=beta, tol=tol,
+                            max_iter=max_iter or 1000, strict=strict)
     return _report(_clear(network, shock, alpha, beta, method, tol, max_iter), strict)
 
 
