@@ -295,6 +295,12 @@ def _centrality(name):
                 d = nx.katz_centrality(G, alpha=p["katz_alpha"], beta=1.0, weight="weight",
                                        max_iter=iters, tol=1e-9, normalized=True)
             else:
+                if n > 1 and not nx.is_strongly_connected(G):
+                    k = nx.number_strongly_connected_components(G)
+                    return _Scores(np.full(n, np.nan), {}, converged=False, residual=np.nan,
+                                   message=f"eigenvector centrality is not uniquely defined: the exposure "
+                                           f"graph is not strongly connected ({k} components); katz is its "
+                                           f"well-defined variant, and its scores are missing")
                 d = nx.eigenvector_centrality(G, weight="weight", max_iter=iters, tol=1e-9)
         except nx.PowerIterationFailedConvergence:
             return _Scores(np.full(n, np.nan), {}, converged=False, iterations=iters,

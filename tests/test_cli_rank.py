@@ -101,7 +101,13 @@ def test_errors_and_exit_codes(graph, tmp_path):
     assert r.exit_code == 1 and r.stderr.startswith("Error: ")
 
 
-def test_non_convergence_warns_or_exits_3(graph):
+def test_non_convergence_warns_or_exits_3(tmp_path):
+    ring = {"format": "exposure-graph", "version": 1, "name": "ring",
+            "nodes": [{"id": x, "external_assets": 10} for x in "abc"],
+            "edges": [{"debtor": a, "creditor": b, "amount": 5} for a, b in ("ab", "bc", "ca")]}
+    graph = tmp_path / "ring.json"
+    graph.write_text(json.dumps(ring), encoding="utf-8")
+    graph = str(graph)
     r = invoke(graph, "--method", "eigenvector", "--max-iter", "1", "--format", "csv")
     assert r.exit_code == 0
     assert "Warning: eigenvector centrality did not converge" in r.stderr

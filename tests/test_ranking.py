@@ -243,7 +243,12 @@ def test_centralities_follow_the_exposure_direction():
 
 def test_centrality_non_convergence_is_reported():
     with pytest.warns(ConvergenceWarning, match="did not converge within 1 power iterations"):
-        r = rank(STAR, "eigenvector", max_iter=1)
+        r = rank(RING, "eigenvector", max_iter=1)
+    assert not r.converged and r.ranking["score"].isna().all()
+    # The star is not strongly connected (the leaves l2..l4 and "rich" reach nobody), so its
+    # leading eigenvector is not unique: that is said, rather than iterating in vain.
+    with pytest.warns(ConvergenceWarning, match="not strongly connected"):
+        r = rank(STAR, "eigenvector")
     assert not r.converged and r.ranking["score"].isna().all()
     with pytest.raises(ConvergenceError) as info:
         rank(STAR, "katz", max_iter=1, strict=True)
