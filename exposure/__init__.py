@@ -10,6 +10,7 @@ from .clearing import ClearingResult, clear, eisenberg_noe, loss_amplification, 
 from .io import check_graph, from_networkx, read_graph, to_frames, to_networkx, write_graph
 from .mechanics import MarketShock, SystemResult, solve_system
 from .network import EDGE_KINDS, NODE_KINDS, ExposureNetwork
+from .ranking import RankingResult, rank
 from .scenarios import Scenario, read_scenarios
 from .stress import ReverseStressResult, StressResult, reverse_stress, run_scenarios
 
@@ -21,6 +22,7 @@ __all__ = [
     "ConvergenceError", "ConvergenceWarning", "Problem",
     "ClearingResult", "clear", "eisenberg_noe", "rogers_veraart", "sensitivities", "loss_amplification",
     "MarketShock", "SystemResult", "solve_system",
+    "RankingResult", "rank",
     "read_graph", "write_graph", "check_graph", "to_frames", "to_networkx", "from_networkx",
     "Scenario", "read_scenarios", "run_scenarios", "reverse_stress", "StressResult", "ReverseStressResult",
 ]
