@@ -73,7 +73,7 @@ def cli(debug):
     \b
     Example:
         exposure info graphs/defi.json
-        exposure clear graphs/defi.json --shock stream=0.6 --format csv
+        exposure clear graphs/defi.json --shock stream=1 --format csv
     """
 
 
