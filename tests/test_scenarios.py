@@ -192,7 +192,7 @@ def test_metadata_fields_of_a_shock_are_kept():
 
 def test_check_against_the_network(net):
     (s,) = parse_scenarios(doc(KELP), file="scenarios.json")
-    s.check(net)  # every shock of the example fits this network
+    s.check(net)  # every shock of the format's example fits this network
 
 
 @pytest.mark.parametrize("shock, message", [
