@@ -45,7 +45,7 @@ def write(tmp_path, data, name="scenarios.json"):
     return str(path)
 
 
-def test_read_the_issue_example(tmp_path):
+def test_read_the_format_example(tmp_path):
     path = write(tmp_path, doc(KELP))
     (s,) = read_scenarios(path)
     assert (s.name, s.description, s.source, s.file) == ("kelp-forged-supply", KELP["description"],
