@@ -326,6 +326,58 @@ class ExposureNetwork:
             raise ValueError("external_assets must be finite and non-negative.")
         return _replace(self, external_assets=_freeze(e.copy()))
 
+    def claims_view(self) -> "ExposureNetwork":
+        """The network with holdings and secured positions written as face-value claims.
+
+        Models that work on a matrix of claims alone (DebtRank, Furfine cascades, centralities,
+        clearing sensitivities) see a version-2 network through this view:
+
+        * a holding of ``amount`` of token ``t`` by ``h`` is a claim of ``h`` on ``t``
+          (``L[t, h] += amount``); a holding of a base asset adds to the holder's external
+          assets, as a claim on a base asset does;
+        * a secured position (collateral ``C`` of token ``c``, debt ``D``) is a claim of the
+          lender on the borrower, ``L[borrower, lender] += D``, and a holding of the collateral by
+          the borrower, ``L[c, borrower] += C``.
+
+        Amounts are face values at the reference prices; oracles, liquidations and prices are
+        left out (they are :mod:`exposure.mechanics`' business). A network with neither holdings
+        nor positions is returned unchanged. The result is format version 1 and keeps the node
+        order, so its vectors line up with this network's.
+        """
+        if not len(self.holdings) and not len(self.positions):
+            return self
+        ids = self.nodes.index
+        parts = [(self.claims["debtor"].cat.codes.to_numpy(), self.claims["creditor"].cat.codes.to_numpy(),
+                  self.claims["amount"].to_numpy(dtype=np.float64), "claim")]
+        if len(self.holdings):
+            h = self.holdings
+            parts.append((h["token"].cat.codes.to_numpy(), h["holder"].cat.codes.to_numpy(),
+                          h["amount"].to_numpy(dtype=np.float64), "holding"))
+        if len(self.positions):
+            q = self.positions
+            parts.append((q["borrower"].cat.codes.to_numpy(), q["lender"].cat.codes.to_numpy(),
+                          q["debt"].to_numpy(dtype=np.float64), "position debt"))
+            parts.append((q["collateral_token"].cat.codes.to_numpy(), q["borrower"].cat.codes.to_numpy(),
+                          q["collateral"].to_numpy(dtype=np.float64), "position collateral"))
+        debtor, creditor, amount = (np.concatenate([x[k] for x in parts]) for k in range(3))
+        relation = np.concatenate([np.full(len(x[0]), x[3], dtype=object) for x in parts])
+        keep = debtor != creditor                    # a position whose borrower holds its own token
+        claims = pd.DataFrame({
+            "debtor": pd.Categorical.from_codes(debtor[keep], categories=ids),
+            "creditor": pd.Categorical.from_codes(creditor[keep], categories=ids),
+            "amount": amount[keep],
+            "relation": relation[keep],
+        })
+        empty = {"holdings": self.holdings.iloc[0:0], "positions": self.positions.iloc[0:0]}
+        meta = dict(self.meta, version=1)
+        view = type(self)._assemble(self.nodes, {"claims": claims, **empty}, meta, self.problems)
+        # Keep this network's own e (it may have been shocked) and add what the new rows hold in
+        # base assets, which _assemble counted from the declared values.
+        added = np.arange(len(debtor)) >= len(self.claims)
+        on_asset = added & keep & (self.kinds[debtor] == "asset")
+        e = self.external_assets + np.bincount(creditor[on_asset], weights=amount[on_asset], minlength=self.n)
+        return _replace(view, external_assets=_freeze(e))
+
     def equals(self, other: "ExposureNetwork", *, rtol: float = 0.0) -> bool:
         """True when both networks have the same nodes, edges, amounts and metadata."""
         if not isinstance(other, ExposureNetwork) or list(self.node_ids) != list(other.node_ids):

@@ -405,7 +405,9 @@ def rank(network: ExposureNetwork, method: str = "debtrank", *, top: int | None 
     method = params["method"]
     if shock:
         params["shock"] = {str(k): float(x) for k, x in shock.items()}
-    net = apply_shock(network, shock) if shock else network
+    # Methods other than impact and vulnerability work on claims alone: on a version-2 network
+    # they see its face-value claims view (holdings and positions written as claims), shocked.
+    net = apply_shock(network.claims_view(), shock) if shock else network.claims_view()
     # private context of the runners: the unshocked network (the mechanics apply the shock
     # themselves) and the impact runs shared by impact and vulnerability
     run_params = dict(params, _original=network, _cache={})
