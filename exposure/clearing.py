@@ -176,7 +176,8 @@ def _shocked_vectors(network: ExposureNetwork, shock):
             from .exceptions import InvalidShockError
             raise InvalidShockError(f"A shock vector must hold {network.n} fractions in [0, 1].")
         e = network.external_assets * (1.0 - f)
-    return network.relative_liabilities(), network.total_obligations(), np.asarray(e, dtype=np.float64)
+    pbar = network.total_obligations()
+    return network.relative_liabilities(pbar), pbar, np.asarray(e, dtype=np.float64)
 
 
 def result_from_vectors(network: ExposureNetwork, vec: ClearingVectors, e: np.ndarray, *, alpha: float,

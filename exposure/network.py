@@ -282,11 +282,16 @@ class ExposureNetwork:
     # ----------------------------------------------------- derived quantities
     def total_obligations(self) -> np.ndarray:
         """``p̄ = L·1 + x``: what each node owes inside and outside the network."""
-        return np.asarray(self.liabilities.sum(axis=1)).ravel() + self.external_liabilities
+        return self.interbank_liabilities() + self.external_liabilities
 
     def interbank_liabilities(self) -> np.ndarray:
-        """``L·1``: what each node owes to other nodes."""
-        return np.asarray(self.liabilities.sum(axis=1)).ravel()
+        """``L·1``: what each node owes to other nodes (one pass over the stored claims)."""
+        L = self.liabilities
+        out = np.zeros(self.n)
+        nonempty = np.diff(L.indptr) > 0
+        if nonempty.any():
+            out[nonempty] = np.add.reduceat(L.data, L.indptr[:-1][nonempty])
+        return out
 
     def interbank_assets(self) -> np.ndarray:
         """``Lᵀ·1``: each node's claims on other nodes, at face value."""
@@ -308,12 +313,19 @@ class ExposureNetwork:
         lev[(assets == 0) & (eq <= 0)] = np.nan
         return lev
 
-    def relative_liabilities(self) -> sp.csr_array:
-        """``Π[i, j] = L[i, j] / p̄[i]`` (rows of nodes that owe nothing are zero)."""
-        pbar = self.total_obligations()
+    def relative_liabilities(self, obligations: np.ndarray | None = None) -> sp.csr_array:
+        """``Π[i, j] = L[i, j] / p̄[i]`` (rows of nodes that owe nothing are zero).
+
+        ``obligations`` is ``p̄`` when the caller has it already. ``Π`` shares the (read-only)
+        index arrays of ``L``: only its values are new.
+        """
+        pbar = self.total_obligations() if obligations is None else obligations
         inv = np.divide(1.0, pbar, out=np.zeros_like(pbar), where=pbar > 0)
-        P = self.liabilities.copy()
-        P.data = P.data * np.repeat(inv, np.diff(P.indptr))
+        L = self.liabilities
+        P = sp.csr_array((L.data * np.repeat(inv, np.diff(L.indptr)), L.indices, L.indptr),
+                         shape=L.shape, copy=False)
+        P.has_sorted_indices = True
+        P.has_canonical_format = True
         return P
 
     # ------------------------------------------------------- transformations

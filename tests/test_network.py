@@ -132,3 +132,26 @@ def test_index_of_names_unknown_ids():
     np.testing.assert_array_equal(net.index_of(["ETH", "a"]), [3, 0])
     with pytest.raises(KeyError, match="unknown node id 'zz'"):
         net.index_of("zz")
+
+
+def test_row_sums_and_relative_liabilities_against_dense_reference():
+    # Independent method: dense numpy sums and division on a random network with empty rows.
+    rng = np.random.default_rng(3)
+    n = 40
+    dense = np.where(rng.random((n, n)) < 0.1, rng.lognormal(size=(n, n)), 0.0)
+    np.fill_diagonal(dense, 0.0)
+    dense[:5] = 0.0                                # nodes that owe nothing
+    d, c = np.nonzero(dense)
+    x = rng.random(n)
+    x[:2] = 0.0                                    # ... and owe nothing outside either
+    net = ExposureNetwork.from_frames(
+        pd.DataFrame({"id": [f"n{i}" for i in range(n)], "external_liabilities": x}),
+        pd.DataFrame({"debtor": [f"n{i}" for i in d], "creditor": [f"n{j}" for j in c],
+                      "amount": dense[d, c]}))
+    np.testing.assert_allclose(net.interbank_liabilities(), dense.sum(axis=1), rtol=1e-14)
+    pbar = dense.sum(axis=1) + x
+    np.testing.assert_allclose(net.total_obligations(), pbar, rtol=1e-14)
+    want = np.divide(dense, pbar[:, None], out=np.zeros_like(dense), where=pbar[:, None] > 0)
+    P = net.relative_liabilities()
+    np.testing.assert_allclose(P.toarray(), want, rtol=1e-14)
+    np.testing.assert_allclose(net.relative_liabilities(pbar).toarray(), want, rtol=1e-14)
