@@ -108,7 +108,12 @@ def _debtrank_one(s, psi, indptr, indices, w, v, h, front, nxt, hp, touched):
     """One DebtRank run from seed ``s``; returns (score, rounds, defaults, n_touched).
 
     ``h`` is all zeros on entry and on exit; a node has been distressed iff its ``h > 0``
-    (every contribution is positive), so no separate state array is read per link.
+    (every contribution is positive), so no separate state array is read per link. The
+    inner loop has no data-dependent branch: every creditor is written to the next
+    frontier's slot and the slot is kept only when the node is newly distressed (which a
+    processor cannot predict in the large middle layers; 1.3x fewer seconds per run at 10⁵
+    nodes together with 32-bit indices, see docs/ranking.md). ``touched`` lists the seed,
+    then every layer in order, so the score is summed in the same order as before.
     """
     h[s] = psi
     touched[0] = s
@@ -124,18 +129,16 @@ def _debtrank_one(s, psi, indptr, indices, w, v, h, front, nxt, hp, touched):
             i = front[k]
             hi = hp[k]
             for q in range(indptr[i], indptr[i + 1]):
-                inc = w[q] * hi
-                if inc <= 0.0:
-                    continue
                 j = indices[q]
+                inc = w[q] * hi
                 hj = h[j]
-                if hj == 0.0:             # undistressed -> distressed: propagates next step
-                    touched[n_t] = j
-                    n_t += 1
-                    nxt[n_next] = j
-                    n_next += 1
+                nxt[n_next] = j           # kept iff undistressed -> distressed (positive increment)
+                n_next += (hj == 0.0) & (inc > 0.0)
                 hj += inc
-                h[j] = hj if hj < 1.0 else 1.0
+                h[j] = min(hj, 1.0)
+        for k in range(n_next):
+            touched[n_t + k] = nxt[k]
+        n_t += n_next
         if n_next > 0:
             rounds += 1
         front, nxt = nxt, front
@@ -171,9 +174,14 @@ def debtrank_seeds(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float
     n_chunks = max(1, min(m, 8 * n_threads()))
     perm, inv = locality_order(W)
     W = permuted(W, perm)
-    _debtrank_many(inv[seeds], float(psi), W.indptr.astype(np.int64), W.indices.astype(np.int64),
+    _debtrank_many(inv[seeds], float(psi), W.indptr.astype(np.int64), _compact_indices(W),
                    np.asarray(W.data, np.float64), np.asarray(v, np.float64)[perm], n_chunks, *out)
     return out
+
+
+def _compact_indices(W: sp.csr_array) -> np.ndarray:
+    """Column indices as 32-bit integers when they fit: a third less memory streamed per link."""
+    return W.indices.astype(np.int32 if W.shape[1] < 2**31 else np.int64)
 
 
 def _blocks(m: int, n: int, budget: float = 2.5e7):
