@@ -8,7 +8,7 @@ For each size, in one process:
 * every method of every node (``rank(network, method)``, the whole public call: weights,
   renumbering, base clearing included), best of a few runs; for the per-seed methods also
   one single-node run (the mean over a sample of seeds of the same kernel);
-* DebtRank's ``--top 100``.
+* DebtRank's ``--top 100``, checked row for row against the first 100 ranks of the full ranking.
 
 Each time is reported as a multiple of one mat-vec and, where it applies, of one
 single-node run. Usage::
@@ -94,7 +94,7 @@ def measure(n, seed, repeats, plain_sample):
     sample = np.sort(rng.choice(n, size=min(n, 64), replace=False))
 
     rank(benchmark_network(2000, seed=1), "all")            # compile the kernels outside the timings
-    rows = []
+    rows, full_rankings = [], {}
     t_plain, _ = best_of(lambda: [plain_debtrank(W, v, s) for s in sample[:plain_sample]], 1)
     t_plain_one = t_plain / plain_sample
     rows.append({"n": n, "what": "debtrank, plain scipy loop (extrapolated)", "seconds": t_plain_one * n,
@@ -103,6 +103,7 @@ def measure(n, seed, repeats, plain_sample):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t, res = best_of(lambda: rank(net, method), repeats if n <= 20_000 else 1)
+        full_rankings[method] = res.ranking
         single = single_runs(net, method, sample) if method in PER_SEED else None
         rows.append({"n": n, "what": method, "seconds": t, "x_matvec": t / matvec,
                      "x_single": (t / single) if single else None, "single_s": single,
@@ -112,8 +113,11 @@ def measure(n, seed, repeats, plain_sample):
         warnings.simplefilter("ignore")
         t, res = best_of(lambda: rank(net, "debtrank", top=100), 1)
     single = single_runs(net, "debtrank", sample)
+    full = full_rankings["debtrank"]
+    same = res.ranking.equals(full[full["rank"] <= 100].reset_index(drop=True))
     rows.append({"n": n, "what": "debtrank --top 100", "seconds": t, "x_matvec": t / matvec,
-                 "x_single": t / single, "single_s": single, "converged": res.converged})
+                 "x_single": t / single, "single_s": single, "converged": res.converged,
+                 "equals_full_first_100": same})
     return {"n": n, "seed": seed, "matvec_s": matvec, "threads": K.n_threads(), "numba": K.HAVE_NUMBA,
             "rows": rows}
 
@@ -135,6 +139,8 @@ def main(argv=None):
         for r in res["rows"]:
             single = f"{r['x_single']:13.0f}" if r.get("x_single") else " " * 13
             note = "" if r.get("converged", True) else "did not converge (reported)"
+            if "equals_full_first_100" in r:
+                note += f"same rows as the full ranking's first 100 ranks: {r['equals_full_first_100']}"
             print(f"{n:>7} {r['what']:<44} {r['seconds']:9.3f} {r['x_matvec']:11.0f} {single}  {note}")
         print(f"{n:>7} {'(one mat-vec, seconds)':<44} {res['matvec_s']:9.2e}   threads={res['threads']} "
               f"numba={res['numba']}")
