@@ -28,7 +28,6 @@ Prints a table and writes ``benchmarks/results/bench_debtrank_layers.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -39,6 +38,8 @@ from scipy.sparse.csgraph import breadth_first_order
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
+
+from bench_ranking import write_results  # noqa: E402
 
 
 def rounds_of(W: sp.csr_array, Wt: sp.csr_array, v: np.ndarray, seed: int, psi: float = 1.0):
@@ -139,10 +140,7 @@ def main(argv=None):
             print(f"{n:>7} {r['threshold']:8.4f} {r['score_quantiles'][0.5]:13.4f} "
                   f"{r['fraction_below_threshold']:8.2f} {name:>7} {q[0.1]:>12.2f} {q[0.5]:>10.2f} {q[0.9]:>10.2f} "
                   f"{r[f'{key}mean_links_before_prune']:6.2f} {r['score_share_at_half_the_links']:30.2f}")
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "bench_debtrank_layers.json").write_text(json.dumps(results, indent=2, default=str))
-    print(f"wrote {out / 'bench_debtrank_layers.json'}")
+    write_results("bench_debtrank_layers", results)
 
 
 if __name__ == "__main__":

@@ -144,10 +144,15 @@ def main(argv=None):
             print(f"{n:>7} {r['what']:<44} {r['seconds']:9.3f} {r['x_matvec']:11.0f} {single}  {note}")
         print(f"{n:>7} {'(one mat-vec, seconds)':<44} {res['matvec_s']:9.2e}   threads={res['threads']} "
               f"numba={res['numba']}")
+    write_results("bench_ranking", results)
+
+
+def write_results(name: str, results) -> None:
+    """Write ``benchmarks/results/NAME.json`` and say where."""
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "bench_ranking.json").write_text(json.dumps(results, indent=2, default=str))
-    print(f"wrote {out / 'bench_ranking.json'}")
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str))
+    print(f"wrote {out / f'{name}.json'}")
 
 
 if __name__ == "__main__":
