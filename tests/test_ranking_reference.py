@@ -146,6 +146,40 @@ def test_debtrank_kernel_and_block_agree(net):
         np.testing.assert_array_equal(x, y)
 
 
+def test_debtrank_kernel_keeps_zero_links_and_zero_distress_inert():
+    # a link of weight 0 must not mark its creditor distressed (the kernel's frontier slot is
+    # kept only for a positive increment), and psi = 0 distresses nobody; expected values from
+    # debtrank_dense, the literal rule, and by hand for psi = 0 (score 0, no rounds, 1 node)
+    net = random_network(30, 7, density=0.2)
+    W = impact_weights(net)
+    W.data[::3] = 0.0                               # explicit zeros kept in the CSR structure
+    v, seeds = economic_value(net), np.arange(net.n)
+    score, rounds, defaults, reached = K.debtrank_seeds(W, v, seeds, 1.0)
+    Wd = W.toarray()
+    ref = [debtrank_dense(Wd, v, s, 1.0) for s in seeds]
+    np.testing.assert_allclose(score, [r[0] for r in ref], rtol=1e-12, atol=1e-15)
+    assert reached.tolist() == [int((r[1] > 0).sum()) for r in ref]
+    z = K.debtrank_seeds(W, v, seeds, 0.0)
+    assert not z[0].any() and not z[1].any() and not z[2].any() and (z[3] == 1).all()
+
+
+@pytest.mark.parametrize("top", [1, 5, 20])
+@pytest.mark.parametrize("n, seed", [(200, 11), (300, 12)])
+def test_debtrank_top_is_the_first_ranks_of_the_literal_rule(n, seed, top):
+    # expected: every node's score by debtrank_dense (the paper's update), ranked with ties at
+    # the smallest rank; --top keeps exactly the nodes of rank <= top, in rank order
+    net = random_network(n, seed, density=4.0 / n)
+    W, v = impact_weights(net).toarray(), economic_value(net)
+    expected = np.array([debtrank_dense(W, v, s, 1.0)[0] for s in range(n)])
+    got = rank(net, "debtrank", top=top).ranking
+    order = np.argsort(-expected, kind="stable")
+    cut = expected[order[top - 1]] * (1 - 1e-9)
+    keep = order[expected[order] >= cut]
+    assert sorted(got["node"]) == sorted(net.node_ids[keep])
+    np.testing.assert_allclose(got["score"], np.sort(expected[keep])[::-1], rtol=1e-12)
+    assert (got["rank"] <= top).all() and got["rank"].iloc[0] == 1
+
+
 @pytest.mark.parametrize("psi", [1.0, 0.05])
 def test_differential_matches_the_literal_rule(net, psi):
     # expected: differential_dense iterated to increments below 1e-14
