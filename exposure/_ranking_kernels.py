@@ -111,8 +111,9 @@ def _debtrank_one(s, psi, indptr, indices, w, v, h, front, nxt, hp, touched):
     (every contribution is positive), so no separate state array is read per link. The
     inner loop has no data-dependent branch: every creditor is written to the next
     frontier's slot and the slot is kept only when the node is newly distressed (which a
-    processor cannot predict in the large middle layers; 1.3x fewer seconds per run at 10⁵
-    nodes together with 32-bit indices, see docs/ranking.md). ``touched`` lists the seed,
+    processor cannot predict in the large middle layers; with 32-bit indices 1.3x less time
+    per run at 10⁵ nodes on one thread, 1.14x with both cores busy, see docs/ranking.md).
+    ``touched`` lists the seed,
     then every layer in order, so the score is summed in the same order as before.
     """
     h[s] = psi
