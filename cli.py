@@ -182,8 +182,8 @@ def frame_table(frame: pd.DataFrame, title: str | None = None) -> str:
 def _fmt_float(x: float) -> str:
     if not math.isfinite(x):
         return str(x)
-    if x != 0 and (abs(x) >= 1e4 or abs(x) < 1e-3):
-        return f"{x:,.6g}" if abs(x) < 1e15 else f"{x:.6g}"
+    if 1e4 <= abs(x) < 1e15:
+        return f"{x:,.0f}"                 # amounts in USD: whole units with thousands separators
     return f"{x:.6g}"
 
 
