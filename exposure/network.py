@@ -359,18 +359,13 @@ class ExposureNetwork:
         if not len(self.holdings) and not len(self.positions):
             return self
         ids = self.nodes.index
-        parts = [(self.claims["debtor"].cat.codes.to_numpy(), self.claims["creditor"].cat.codes.to_numpy(),
-                  self.claims["amount"].to_numpy(dtype=np.float64), "claim")]
-        if len(self.holdings):
-            h = self.holdings
-            parts.append((h["token"].cat.codes.to_numpy(), h["holder"].cat.codes.to_numpy(),
-                          h["amount"].to_numpy(dtype=np.float64), "holding"))
-        if len(self.positions):
-            q = self.positions
-            parts.append((q["borrower"].cat.codes.to_numpy(), q["lender"].cat.codes.to_numpy(),
-                          q["debt"].to_numpy(dtype=np.float64), "position debt"))
-            parts.append((q["collateral_token"].cat.codes.to_numpy(), q["borrower"].cat.codes.to_numpy(),
-                          q["collateral"].to_numpy(dtype=np.float64), "position collateral"))
+        # (table, debtor side, creditor side, amount, relation): claims first, as they are
+        specs = ((self.claims, "debtor", "creditor", "amount", "claim"),
+                 (self.holdings, "token", "holder", "amount", "holding"),
+                 (self.positions, "borrower", "lender", "debt", "position debt"),
+                 (self.positions, "collateral_token", "borrower", "collateral", "position collateral"))
+        parts = [(t[a].cat.codes.to_numpy(), t[b].cat.codes.to_numpy(), t[amt].to_numpy(dtype=np.float64), rel)
+                 for t, a, b, amt, rel in specs]
         debtor, creditor, amount = (np.concatenate([x[k] for x in parts]) for k in range(3))
         relation = np.concatenate([np.full(len(x[0]), x[3], dtype=object) for x in parts])
         keep = debtor != creditor                    # a position whose borrower holds its own token
