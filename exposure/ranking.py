@@ -407,7 +407,9 @@ def rank(network: ExposureNetwork, method: str = "debtrank", *, top: int | None 
         params["shock"] = {str(k): float(x) for k, x in shock.items()}
     # Methods other than impact and vulnerability work on claims alone: on a version-2 network
     # they see its face-value claims view (holdings and positions written as claims), shocked.
-    net = apply_shock(network.claims_view(), shock) if shock else network.claims_view()
+    # Impact and vulnerability alone solve the network itself, so no view is built for them.
+    base = network if method in ("impact", "vulnerability") else network.claims_view()
+    net = apply_shock(base, shock) if shock else base
     # private context of the runners: the unshocked network (the mechanics apply the shock
     # themselves) and the impact runs shared by impact and vulnerability
     run_params = dict(params, _original=network, _cache={})
