@@ -66,6 +66,8 @@ def _utf8_error(path: str) -> GraphFormatError:
     return format_error("The file is not valid UTF-8; expected UTF-8 text.", path)
 
 
+_PANDAS_MAJOR = int(pd.__version__.split(".")[0])
+
 _PARSER_LINE = re.compile(r"(?:line|row) (\d+)")
 
 
@@ -116,7 +118,10 @@ def _string_lookup(index: pd.Index):
         table = StringHashTable(max(len(values), 1))
         table.map_locations(values)
 
-        def lookup(x: np.ndarray) -> np.ndarray:
+        def lookup(x: np.ndarray, _keep=values) -> np.ndarray:
+            # The table points into the strings of ``values`` without owning them: ``_keep`` holds
+            # them for as long as the table is used (an Arrow-backed index makes new strings for
+            # ``to_numpy``, which would otherwise be freed when this function returns).
             try:
                 return np.asarray(table.lookup(x), dtype=np.int64)
             except (TypeError, ValueError):  # a value that is not a string
@@ -151,6 +156,10 @@ def read_csv_table(path: str, *, text=(), refs=(), node_ids=None) -> pd.DataFram
     refs = [c for c in cols if c in refs]
     dtype = {c: str for c in cols if c in text or c in refs}
     kw = dict(dtype=dtype, na_filter=False, encoding="utf-8-sig", engine="c")
+    if _PANDAS_MAJOR < 3:
+        # every number read back exactly as written: the default converter of pandas 2 can be an
+        # ulp off, which breaks exact round trips (pandas 3 reads exactly and deprecates the option)
+        kw["float_precision"] = "round_trip"
     try:
         if not refs:
             frame = pd.read_csv(path, **kw)

@@ -203,6 +203,7 @@ def debtrank_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float
         H = np.zeros((n, b - a))
         H[seeds[a:b], cols] = psi
         seen = H > 0
+        seen[seeds[a:b], cols] = True                 # the seed is reached even at psi = 0
         F = H.copy()                                  # h of the nodes that propagate next
         while True:
             H = np.minimum(1.0, H + Wt @ F)
@@ -235,6 +236,7 @@ def differential_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: f
         H[seeds[a:b], cols] = psi
         D = H.copy()
         seen = H > 0
+        seen[seeds[a:b], cols] = True                 # the seed is reached even at psi = 0
         active = np.full(b - a, psi > 0)
         it = np.zeros(b - a, np.int64)
         while active.any() and it.max() < max_iter:

@@ -163,6 +163,17 @@ def test_debtrank_kernel_keeps_zero_links_and_zero_distress_inert():
     assert not z[0].any() and not z[1].any() and not z[2].any() and (z[3] == 1).all()
 
 
+def test_batched_kernels_count_the_seed_as_reached_at_zero_distress():
+    # by hand: with psi = 0 nobody is distressed, so each run scores 0, takes no round and reaches
+    # only its seed, as the compiled kernels count it (the seed is always the first node touched)
+    net = random_network(30, 7, density=0.2)
+    W, v, seeds = impact_weights(net), economic_value(net), np.arange(net.n)
+    score, rounds, defaults, reached = K.debtrank_block(W, v, seeds, 0.0)
+    assert not score.any() and not rounds.any() and not defaults.any() and (reached == 1).all()
+    d = K.differential_block(impact_weights(net, cap=False), v, seeds, 0.0, 1e-12, 100)
+    assert not d[0].any() and (d[4] == 1).all()
+
+
 @pytest.mark.parametrize("top", [1, 5, 20])
 @pytest.mark.parametrize("n, seed", [(200, 11), (300, 12)])
 def test_debtrank_top_is_the_first_ranks_of_the_literal_rule(n, seed, top):
@@ -204,6 +215,8 @@ def test_differential_warm_start_plain_and_block_agree(net):
     np.testing.assert_array_equal(warm.reached, plain.reached)
 
 
+@pytest.mark.skipif(not K.HAVE_NUMBA, reason="the shared-core warm start belongs to the compiled kernel; "
+                    "without numba differential DebtRank runs the batched algorithm, checked above")
 def test_warm_start_is_used_and_exact_on_an_amplifying_network():
     # thin equity (2-5% of assets) and dense claims: distress amplifies, most runs switch to the
     # shared state; the scores equal the plain runs' and the literal rule's
