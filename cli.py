@@ -297,7 +297,7 @@ def info_command(graph, input_format, nodes_file, mapping, top, max_cycles, fmt,
         exposure info graphs/defi.json --format json --top 5
     """
     from exposure.io import read_graph
-    from exposure.summary import summarize
+    from exposure.metrics import summarize
 
     fmt = resolve_format(fmt, output)
     net = read_graph(graph, input_format, version=int(mapping), nodes=nodes_file)
@@ -359,7 +359,7 @@ def clear_command(graph, input_format, shocks, shock_file, alpha, beta, method, 
         exposure clear graphs/chain.json --shock a=0.5 --format csv
         exposure clear graphs/defi-v1.json --alpha 0.9 --beta 0.95 --format json
     """
-    from exposure.clearing import clear
+    from exposure import clear
 
     net = load_graph(graph, input_format)
     shock = collect_shocks(shocks, shock_file)
@@ -437,7 +437,7 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
         exposure stress graphs/defi.json --reverse --shock-type depeg --node all --target "bad_debt>1e8"
     """
     from exposure.exceptions import ConvergenceError as _ConvergenceError
-    from exposure.scenarios import read_scenarios, select_scenarios
+    from exposure.io.scenarios import read_scenarios, select_scenarios
     from exposure.stress import reverse_stress, run_scenarios
 
     reverse_only = {"--shock-type": shock_type, "--node": nodes, "--target": target,
@@ -541,7 +541,7 @@ def rank_command(graph, input_format, method, top, shocks, shock_file, alpha, be
         exposure rank graphs/defi.json --method impact --alpha 0.9 --beta 0.9 --format csv
         exposure rank graphs/defi.json --method all --format json
     """
-    from exposure.ranking import rank
+    from exposure.contagion import rank
 
     net = load_graph(graph, input_format)
     shock = collect_shocks(shocks, shock_file)

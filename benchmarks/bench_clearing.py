@@ -61,7 +61,8 @@ def paired(fn, baseline, repeats):
 def measure(n: int, seed: int, load: bool) -> dict:
     import numpy as np
 
-    from exposure.clearing import clear, clear_vectors, loss_amplification
+    from exposure import clear
+    from exposure.clearing import clear_vectors, loss_amplification
     from exposure.shocks import apply_shock
     from network import benchmark_network, benchmark_shock, write_csv
 

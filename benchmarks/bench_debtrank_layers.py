@@ -87,8 +87,8 @@ def remaining_gain(W, Wt, v, h, front, seen):
 
 
 def measure(n, seed, sample_size, threshold, top):
-    from exposure import _ranking_kernels as K
-    from exposure.ranking import economic_value, impact_weights
+    from exposure.contagion import _kernels as K
+    from exposure.contagion import economic_value, impact_weights
     from network import benchmark_network
 
     net = benchmark_network(n, seed=seed)

@@ -52,9 +52,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from exposure._mechanics_model import (MechanicsModel, PositionState, health, oracle_ratio,  # noqa: E402
+from exposure.defi import (MechanicsModel, PositionState, health, oracle_ratio,  # noqa: E402
                                        position_values)
-from exposure.mechanics import MarketShock, solve_system  # noqa: E402
+from exposure.defi import MarketShock, solve_system  # noqa: E402
 from exposure.network import ORACLES, ExposureNetwork  # noqa: E402
 
 BASE = ["ETH", "BTC", "USD", "EUR", "SOL"]

@@ -57,10 +57,10 @@ def plain_debtrank(W, v, seed, psi=1.0):
 
 def single_runs(net, method, sample):
     """Mean time of one seed of ``method``'s kernel over ``sample`` seeds."""
-    from exposure import _ranking_kernels as K
-    from exposure._ranking_debtrank import differential_debtrank_scores
-    from exposure._ranking_impact import impact_scores
-    from exposure.ranking import economic_value, impact_weights
+    from exposure.contagion import _kernels as K
+    from exposure.contagion._debtrank import differential_debtrank_scores
+    from exposure.contagion._impact import impact_scores
+    from exposure.contagion import economic_value, impact_weights
     v = economic_value(net)
     if method == "debtrank":
         W = impact_weights(net)
@@ -80,8 +80,8 @@ def single_runs(net, method, sample):
 def measure(n, seed, repeats, plain_sample):
     import numpy as np
 
-    from exposure import _ranking_kernels as K
-    from exposure.ranking import economic_value, impact_weights, rank
+    from exposure.contagion import _kernels as K
+    from exposure.contagion import economic_value, impact_weights, rank
     from network import benchmark_network
 
     net = benchmark_network(n, seed=seed)

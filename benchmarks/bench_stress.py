@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from network import best_of  # noqa: E402
 
-from exposure.mechanics import MarketShock, solve_system  # noqa: E402
+from exposure.defi import MarketShock, solve_system  # noqa: E402
 from exposure.network import ORACLES, ExposureNetwork  # noqa: E402
-from exposure.scenarios import Scenario  # noqa: E402
+from exposure.io.scenarios import Scenario  # noqa: E402
 from exposure.stress import reverse_stress, run_scenarios  # noqa: E402
 
 

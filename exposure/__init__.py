@@ -1,17 +1,20 @@
 """exposure: graph-based systemic exposure analysis for cross-collateralized DeFi tokens.
 
-The network model and its direction convention live in :mod:`exposure.network`:
-``L[i, j]`` is what node i owes node j.
+The direction convention is stated once, in :mod:`exposure.schema`: ``L[i, j]`` is what node i
+owes node j. ``docs/architecture.md`` describes the layers of the package and which way their
+imports point.
 """
 
+from .clearing import ClearingResult, eisenberg_noe, loss_amplification, rogers_veraart, sensitivities
+from .contagion import RankingResult, rank
+from .defi import SystemResult, clear, solve_system
 from .exceptions import (ConvergenceError, ConvergenceWarning, ExposureError, GraphFormatError,
                          InvalidNetworkError, InvalidShockError, Problem)
-from .clearing import ClearingResult, clear, eisenberg_noe, loss_amplification, rogers_veraart, sensitivities
 from .io import check_graph, from_networkx, read_graph, to_frames, to_networkx, write_graph
-from .mechanics import MarketShock, SystemResult, solve_system
-from .network import EDGE_KINDS, NODE_KINDS, ExposureNetwork
-from .ranking import RankingResult, rank
-from .scenarios import Scenario, read_scenarios
+from .io.scenarios import Scenario, read_scenarios
+from .network import ExposureNetwork
+from .schema import EDGE_KINDS, NODE_KINDS
+from .shocks import MarketShock
 from .stress import ReverseStressResult, StressResult, reverse_stress, run_scenarios
 
 __version__ = "0.1.0"

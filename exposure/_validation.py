@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import Problem
-from .network import EDGE_KINDS, NODE_FIELDS, _TABLE_OF_KIND
+from .schema import EDGE_KINDS, NODE_FIELDS, kind_of_table
 
 #: Problems of one kind (same table, field and message shape) listed in full; past that, a count.
 MAX_PER_KIND = 50
@@ -491,14 +491,14 @@ def build_tables(nodes: pd.DataFrame, edges: pd.DataFrame | None, *, version: in
             mask = np.zeros_like(mask)
         sub = edges if mask.all() else edges[mask]
         table, ok = build_edge_table(kind, sub, node_index, asset_mask, col, text_input=text_input)
-        tables[_TABLE_OF_KIND[kind]] = table if ok.all() else table[ok]
+        tables[spec.table] = table if ok.all() else table[ok]
     node_table = node_table if node_ok.all() else node_table[node_ok]
     if len(node_table) < len(known):
         # re-code edge references onto the nodes that remain; drop edges touching invalid nodes
         new_code = node_table.index.get_indexer(node_index)
         dtype = pd.CategoricalDtype(node_table.index, ordered=False)
         for name, table in tables.items():
-            spec = EDGE_KINDS[next(k for k, t in _TABLE_OF_KIND.items() if t == name)]
+            spec = kind_of_table(name)
             keep = np.ones(len(table), bool)
             recoded = {}
             for r in spec.refs:

@@ -27,7 +27,7 @@ keep node references as categorical codes (4 bytes each).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -35,70 +35,25 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._validation import build_tables
 from .exceptions import InvalidNetworkError, Problem
+from .schema import EDGE_KINDS, NODE_FIELDS, NODE_KINDS, ORACLES, EdgeKind
 
-__all__ = ["ExposureNetwork", "EdgeKind", "EDGE_KINDS", "NODE_FIELDS", "NODE_KINDS", "ORACLES"]
-
-#: Well-known node kinds (``kind`` is free text; these have a meaning to the models).
-NODE_KINDS = ("protocol", "token", "asset", "venue", "position", "external")
-
-#: Oracle types of a collateral position (format version 2).
-ORACLES = ("market", "exchange_rate", "hardcoded", "linear_discount")
-
-#: Numeric node fields: name -> (default, lower bound, lower bound allowed, upper bound, version).
-#: ``None`` as a default means "absent" (kept as NaN).
-NODE_FIELDS: Mapping[str, tuple] = MappingProxyType({
-    "external_assets": (0.0, 0.0, True, np.inf, 1),
-    "external_liabilities": (0.0, 0.0, True, np.inf, 1),
-    "price": (1.0, 0.0, False, np.inf, 2),
-    "depth": (None, 0.0, True, np.inf, 2),
-    "depth_slippage": (None, 0.0, True, 1.0, 2),
-    "impact_exponent": (None, 0.0, False, np.inf, 2),
-})
+__all__ = ["ExposureNetwork", "EdgeKind", "EDGE_KINDS", "NODE_FIELDS", "NODE_KINDS", "ORACLES", "leverage_ratio"]
 
 
-@dataclass(frozen=True)
-class EdgeKind:
-    """The fields of one edge kind of the graph format.
+def leverage_ratio(assets: np.ndarray, equity: np.ndarray) -> np.ndarray:
+    """Leverage ``assets / equity``: ``inf`` where equity ≤ 0 and assets > 0, NaN where both are 0.
 
-    ``refs`` are node references, ``amounts`` non-negative finite numbers,
-    ``fractions`` numbers in ``[0, 1]`` with their defaults (``None`` = required),
-    ``choices`` text fields with their allowed values and default.
+    The one definition used by :meth:`ExposureNetwork.leverage`, ``exposure info`` and the
+    supervisory metrics.
     """
-
-    name: str
-    version: int
-    refs: tuple[str, ...]
-    amounts: tuple[str, ...]
-    fractions: Mapping[str, float | None] = field(default_factory=dict)
-    choices: Mapping[str, tuple[tuple[str, ...], str | None]] = field(default_factory=dict)
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        return self.refs + self.amounts + tuple(self.fractions) + tuple(self.choices)
-
-    @property
-    def required(self) -> tuple[str, ...]:
-        opt = {k for k, v in self.fractions.items() if v is not None}
-        opt |= {k for k, (_, d) in self.choices.items() if d is not None}
-        return tuple(f for f in self.fields if f not in opt)
-
-
-#: Edge kinds by name. Version 1 knows ``claim`` only; version 2 adds
-#: ``holding`` and ``collateral`` (secured positions).
-EDGE_KINDS: Mapping[str, EdgeKind] = MappingProxyType({
-    "claim": EdgeKind("claim", 1, ("debtor", "creditor"), ("amount",)),
-    "holding": EdgeKind("holding", 2, ("holder", "token"), ("amount",)),
-    "collateral": EdgeKind(
-        "collateral", 2,
-        ("lender", "borrower", "collateral_token", "debt_token"),
-        ("collateral", "debt"),
-        fractions={"liquidation_threshold": None, "liquidation_bonus": 0.0, "close_factor": 1.0},
-        choices={"oracle": (ORACLES, "market")},
-    ),
-})
-
-_TABLE_OF_KIND = {"claim": "claims", "holding": "holdings", "collateral": "positions"}
+    assets = np.asarray(assets, dtype=np.float64)
+    equity = np.asarray(equity, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lev = np.where(equity > 0, assets / np.where(equity > 0, equity, 1.0), np.inf)
+    lev[(assets == 0) & (equity <= 0)] = np.nan
+    return lev
 
 
 def _freeze(a: np.ndarray) -> np.ndarray:
@@ -192,8 +147,6 @@ class ExposureNetwork:
         >>> net.equity().tolist()
         [6.0, 9.0]
         """
-        from ._validation import build_tables
-
         meta = dict(meta or {})
         meta.setdefault("version", 1)
         meta.setdefault("currency", "USD")
@@ -263,6 +216,37 @@ class ExposureNetwork:
         """Node kinds, in graph order."""
         return self.nodes["kind"].to_numpy()
 
+    @property
+    def has_mechanics(self) -> bool:
+        """True when the network has holdings or secured positions (format version 2 mechanics).
+
+        Such a network is solved by the cross-collateral mechanics (:mod:`exposure.defi`);
+        without them the clearing of the claims is the whole model.
+        """
+        return bool(len(self.holdings) or len(self.positions))
+
+    def is_token(self) -> np.ndarray:
+        """Which nodes are tokens: kind ``token``, or a node with an ``issuer`` (its redemption
+        value follows the issuer's clearing). A token is pass-through: its holders bear its
+        losses, so its own equity is not counted as a loss."""
+        mask = self.kinds == "token"
+        if "issuer" in self.nodes.columns:
+            mask = mask | self.nodes["issuer"].notna().to_numpy()
+        return np.asarray(mask, dtype=bool)
+
+    def owned_assets(self) -> np.ndarray:
+        """What each node owns outright, at reference prices: ``e`` plus its holdings.
+
+        ``e`` already counts claims on base assets (see the module notes). This is what an
+        ``asset_loss`` shock cuts, in the mechanics as in the scenario checks.
+        """
+        e = np.asarray(self.external_assets, dtype=np.float64).copy()
+        h = self.holdings
+        if len(h):
+            e += np.bincount(np.asarray(h["holder"].cat.codes), weights=h["amount"].to_numpy(dtype=np.float64),
+                             minlength=self.n)
+        return e
+
     def index_of(self, node_id) -> int | np.ndarray:
         """Position of a node id (or an array of positions for a list of ids).
 
@@ -305,13 +289,32 @@ class ExposureNetwork:
         """Equity before clearing: ``e + Lᵀ·1 − p̄`` (negative for a node insolvent at face value)."""
         return self.total_assets() - self.total_obligations()
 
+    def balance_sheet(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(assets, obligations)`` of every node at face value and reference prices.
+
+        Claims only: ``e + Lᵀ·1`` and ``p̄ = L·1 + x``. A holding adds its amount to the
+        holder's assets; a secured position (collateral ``C``, debt ``D``) is valued as the
+        mechanics value it before any shock (:mod:`exposure.defi`): ``min(C, D)`` to the
+        lender and ``max(0, C − D)`` to the borrower (non-recourse).
+        """
+        assets = self.total_assets().astype(np.float64, copy=True)
+        obligations = self.total_obligations().astype(np.float64, copy=True)
+        if len(self.holdings):
+            assets += np.bincount(np.asarray(self.holdings["holder"].cat.codes),
+                                  weights=self.holdings["amount"].to_numpy(np.float64), minlength=self.n)
+        if len(self.positions):
+            C = self.positions["collateral"].to_numpy(np.float64)
+            D = self.positions["debt"].to_numpy(np.float64)
+            assets += np.bincount(np.asarray(self.positions["lender"].cat.codes), weights=np.minimum(C, D),
+                                  minlength=self.n)
+            assets += np.bincount(np.asarray(self.positions["borrower"].cat.codes),
+                                  weights=np.maximum(C - D, 0.0), minlength=self.n)
+        return assets, obligations
+
     def leverage(self) -> np.ndarray:
-        """Total assets over equity before clearing (``inf`` where equity ≤ 0 and assets > 0)."""
-        assets, eq = self.total_assets(), self.equity()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lev = np.where(eq > 0, assets / np.where(eq > 0, eq, 1.0), np.inf)
-        lev[(assets == 0) & (eq <= 0)] = np.nan
-        return lev
+        """Assets over equity at face value (:meth:`balance_sheet`; see :func:`leverage_ratio`)."""
+        assets, obligations = self.balance_sheet()
+        return leverage_ratio(assets, assets - obligations)
 
     def relative_liabilities(self, obligations: np.ndarray | None = None) -> sp.csr_array:
         """``Π[i, j] = L[i, j] / p̄[i]`` (rows of nodes that owe nothing are zero).
@@ -359,13 +362,10 @@ class ExposureNetwork:
         if not len(self.holdings) and not len(self.positions):
             return self
         ids = self.nodes.index
-        # (table, debtor side, creditor side, amount, relation): claims first, as they are
-        specs = ((self.claims, "debtor", "creditor", "amount", "claim"),
-                 (self.holdings, "token", "holder", "amount", "holding"),
-                 (self.positions, "borrower", "lender", "debt", "position debt"),
-                 (self.positions, "collateral_token", "borrower", "collateral", "position collateral"))
-        parts = [(t[a].cat.codes.to_numpy(), t[b].cat.codes.to_numpy(), t[amt].to_numpy(dtype=np.float64), rel)
-                 for t, a, b, amt, rel in specs]
+        # every obligation of every edge kind, claims first as they are (schema.EDGE_KINDS)
+        parts = [(t[o.owes].cat.codes.to_numpy(), t[o.owed].cat.codes.to_numpy(),
+                  t[o.amount].to_numpy(dtype=np.float64), o.relation)
+                 for spec in EDGE_KINDS.values() for t in (getattr(self, spec.table),) for o in spec.obligations]
         debtor, creditor, amount = (np.concatenate([x[k] for x in parts]) for k in range(3))
         relation = np.concatenate([np.full(len(x[0]), x[3], dtype=object) for x in parts])
         keep = debtor != creditor                    # a position whose borrower holds its own token
@@ -406,5 +406,4 @@ class ExposureNetwork:
 
 
 def _replace(net: ExposureNetwork, **changes) -> ExposureNetwork:
-    from dataclasses import replace
     return replace(net, **changes)

@@ -1,21 +1,28 @@
-"""Shocks to external assets: ``e_i ← (1 − f_i) e_i`` for a fraction ``f_i`` in ``[0, 1]`` per node.
+"""Shock specifications: what a scenario does to the network, before any model solves it.
 
-A shock is given as a mapping ``{node_id: fraction}``, on the command line as
-repeated ``--shock NODE=FRACTION``, or as a JSON file
-``[{"node": "lido", "fraction": 0.3}, ...]``.
+Two forms:
+
+* an **asset-loss shock**, ``e_i ← (1 − f_i) e_i`` for a fraction ``f_i`` in ``[0, 1]`` per node,
+  given as a mapping ``{node_id: fraction}``, on the command line as repeated
+  ``--shock NODE=FRACTION``, or as a JSON file ``[{"node": "lido", "fraction": 0.3}, ...]``
+  (:func:`parse_shock`, :func:`read_shock_file`, :func:`shock_vector`, :func:`apply_shock`);
+* a :class:`MarketShock`, the terms of the cross-collateral mechanics (:mod:`exposure.defi`):
+  asset losses, base-asset price moves, depegs, forged supply and market depth.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
 
 from .exceptions import InvalidShockError
 
-__all__ = ["parse_shock", "read_shock_file", "shock_vector", "apply_shock"]
+__all__ = ["parse_shock", "read_shock_file", "shock_vector", "apply_shock", "MarketShock"]
 
 
 def _fraction(value, where: str) -> float:
@@ -92,3 +99,144 @@ def apply_shock(network, shock: Mapping[str, float] | None):
     if not shock:
         return network
     return network.with_external_assets(network.external_assets * (1.0 - shock_vector(network, shock)))
+
+
+#: MarketShock field -> (lower bound, lower bound allowed, upper bound, upper bound allowed, meaning).
+_SHOCK_FIELDS = {
+    "asset_loss": (0.0, True, 1.0, True, "a fraction of what the node owns"),
+    "asset_loss_amount": (0.0, True, math.inf, False, "a loss in USD"),
+    "price_change": (-1.0, True, math.inf, False, "a relative price change"),
+    "depeg": (-1.0, True, 0.0, True, "a relative fall of the market price"),
+    "forged_supply": (0.0, True, math.inf, False, "unbacked supply as a fraction of the real supply"),
+    "depth_factor": (0.0, False, math.inf, False, "a factor on market depth"),
+}
+
+
+def _range_text(lo, lo_ok, hi, hi_ok) -> str:
+    left = "[" if lo_ok else "("
+    right = "]" if hi_ok else ")"
+    return f"in {left}{lo:g}, {'inf' if math.isinf(hi) else f'{hi:g}'}{right}"
+
+
+@dataclass(frozen=True)
+class MarketShock:
+    """A stress scenario in the terms of the mechanics model.
+
+    Each field maps node ids to a number; a node absent from a field is not
+    shocked by it.
+
+    Parameters
+    ----------
+    asset_loss : mapping of node -> float in [0, 1]
+        Fraction of what the node owns outright that is lost (hack, slashing).
+    asset_loss_amount : mapping of node -> float ≥ 0
+        USD lost from what the node owns outright (capped at what it owns).
+    price_change : mapping of node -> float in [-1, inf)
+        Relative change of a base asset's price (``-0.3``: 30% lower).
+    depeg : mapping of node -> float in [-1, 0]
+        Relative fall of a token's market price below its redemption value.
+    forged_supply : mapping of node -> float ≥ 0
+        Unbacked units of a token as a fraction of its real supply; dilutes
+        every holder's claim on the issuer: ``r ← r / (1 + forged)``.
+    depth_factor : mapping of node -> float > 0
+        Scales the token's market depth (``0.15``: liquidity dried up to 15%).
+
+    Raises
+    ------
+    InvalidShockError
+        A value out of range, not a number, or a node id that is not a string;
+        the message names the field and the node.
+
+    Examples
+    --------
+    >>> MarketShock(depeg={"xUSD": -0.8}, depth_factor={"stETH": 0.15}).is_empty
+    False
+    >>> MarketShock(depeg={"xUSD": 0.2})
+    Traceback (most recent call last):
+    ...
+    exposure.exceptions.InvalidShockError: MarketShock depeg of node 'xUSD' must be a relative fall of the market price in [-1, 0]. Got 0.2 instead.
+    """
+
+    asset_loss: Mapping[str, float] = field(default_factory=dict)
+    asset_loss_amount: Mapping[str, float] = field(default_factory=dict)
+    price_change: Mapping[str, float] = field(default_factory=dict)
+    depeg: Mapping[str, float] = field(default_factory=dict)
+    forged_supply: Mapping[str, float] = field(default_factory=dict)
+    depth_factor: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name, (lo, lo_ok, hi, hi_ok, meaning) in _SHOCK_FIELDS.items():
+            raw = getattr(self, name)
+            if raw is None:
+                raw = {}
+            if not isinstance(raw, Mapping):
+                raise InvalidShockError(f"MarketShock {name} must be a mapping of node id to number. "
+                                        f"Got {type(raw).__name__} instead.")
+            clean = {}
+            for node, value in raw.items():
+                if not isinstance(node, str):
+                    raise InvalidShockError(f"MarketShock {name}: node ids must be strings. Got {node!r} instead.")
+                ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+                x = float(value) if ok else math.nan
+                if not (ok and math.isfinite(x) and (x > lo or (lo_ok and x == lo))
+                        and (x < hi or (hi_ok and x == hi))):
+                    raise InvalidShockError(
+                        f"MarketShock {name} of node {node!r} must be {meaning} "
+                        f"{_range_text(lo, lo_ok, hi, hi_ok)}. Got {value!r} instead.")
+                clean[node] = x
+            object.__setattr__(self, name, MappingProxyType(clean))
+
+    @classmethod
+    def coerce(cls, shock) -> "MarketShock":
+        """A MarketShock from ``None``, a MarketShock, or ``{node: fraction}`` (an asset-loss shock)."""
+        if shock is None:
+            return cls()
+        if isinstance(shock, cls):
+            return shock
+        if isinstance(shock, Mapping):
+            return cls(asset_loss=shock)
+        raise InvalidShockError(f"A shock must be a MarketShock or a mapping of node id to fraction. "
+                                f"Got {type(shock).__name__} instead.")
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no field shocks anything (every value neutral)."""
+        neutral = {"asset_loss": 0.0, "asset_loss_amount": 0.0, "price_change": 0.0, "depeg": 0.0,
+                   "forged_supply": 0.0, "depth_factor": 1.0}
+        return all(v == neutral[k] for k in neutral for v in getattr(self, k).values())
+
+    def vectors(self, network) -> dict[str, np.ndarray]:
+        """The shock as vectors in graph order.
+
+        Returns ``loss_fraction``, ``loss_amount``, ``change``, ``depeg``, ``forged`` and
+        ``depth_factor``, neutral (0, or 1 for ``depth_factor``) where a node is not shocked.
+
+        Raises
+        ------
+        InvalidShockError
+            A node id that is not in the network (named with its field).
+        """
+        n = network.n
+        index = network.nodes.index
+        out = {}
+        for name, neutral in (("asset_loss", 0.0), ("asset_loss_amount", 0.0), ("price_change", 0.0),
+                              ("depeg", 0.0), ("forged_supply", 0.0), ("depth_factor", 1.0)):
+            values = getattr(self, name)
+            v = np.full(n, neutral)
+            if values:
+                ids = list(values)
+                idx = index.get_indexer(ids)
+                if (idx < 0).any():
+                    bad = ids[int(np.flatnonzero(idx < 0)[0])]
+                    raise InvalidShockError(f"MarketShock {name}: unknown node {bad!r}; no node of the graph "
+                                            "has that id.")
+                v[idx] = [values[x] for x in ids]
+            out[name] = v
+        return {
+            "loss_fraction": out["asset_loss"],
+            "loss_amount": out["asset_loss_amount"],
+            "change": out["price_change"],
+            "depeg": out["depeg"],
+            "forged": out["forged_supply"],
+            "depth_factor": out["depth_factor"],
+        }

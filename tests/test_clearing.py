@@ -10,10 +10,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-import exposure._clearing_solvers as solvers
-from exposure import ConvergenceError, ConvergenceWarning, ExposureNetwork, InvalidShockError
-from exposure.clearing import (FRAME_COLUMNS, ClearingResult, clear, clear_vectors, eisenberg_noe,
-                               rogers_veraart)
+import exposure.clearing._solvers as solvers
+from exposure import ConvergenceError, ConvergenceWarning, ExposureNetwork, InvalidShockError, clear
+from exposure.clearing import FRAME_COLUMNS, ClearingResult, clear_vectors, eisenberg_noe, rogers_veraart
 from test_clearing_reference import dense_fictitious_default, random_system
 
 METHODS = ("fictitious-default", "fixed-point")

@@ -9,7 +9,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from exposure import ExposureNetwork
-from exposure.clearing import clear, clear_vectors, eisenberg_noe, rogers_veraart
+from exposure import clear
+from exposure.clearing import clear_vectors, eisenberg_noe, rogers_veraart
 from test_clearing_reference import dense_fictitious_default, dense_picard, relative
 
 TOL = 1e-9

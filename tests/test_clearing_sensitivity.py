@@ -8,9 +8,10 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-import exposure._clearing_sensitivity as sens
+import exposure.clearing._sensitivity as sens
 from exposure import ExposureNetwork
-from exposure.clearing import clear, loss_amplification, sensitivities
+from exposure import clear
+from exposure.clearing import loss_amplification, sensitivities
 from test_clearing_properties import _network, margin, systems
 from test_clearing_reference import dense_fictitious_default, random_system, relative
 

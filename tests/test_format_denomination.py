@@ -3,7 +3,7 @@
 import json
 
 from exposure.io import check_graph, read_graph
-from exposure._io_common import infer_version
+from exposure.io._common import infer_version
 
 
 def _doc(node_denomination, edge_denomination="ETH"):

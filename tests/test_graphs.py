@@ -287,7 +287,7 @@ def test_v2_positions_carry_parameters_and_flag_estimates(v2):
 
 
 def test_v2_balance_sheets_are_closed(v2, build):
-    from exposure.mechanics import solve_system
+    from exposure.defi import solve_system
 
     # No shock: nobody defaults and nothing is lost (independent check of the closure in build.py).
     r = solve_system(v2)
@@ -342,7 +342,7 @@ def _eth_net_exposure(v2):
 
 @pytest.mark.parametrize("change", [-0.16, -0.3, -0.5])
 def test_an_eth_fall_is_a_loss_of_eth_holders_not_a_default(v2, change):
-    from exposure.mechanics import MarketShock, solve_system
+    from exposure.defi import MarketShock, solve_system
 
     r = solve_system(v2, MarketShock(price_change={"ETH": change}))
     s = r.summary()
@@ -362,7 +362,7 @@ def test_an_eth_fall_is_a_loss_of_eth_holders_not_a_default(v2, change):
 # ----------------------------------------------------------------------------- scenarios
 @pytest.fixture(scope="module")
 def scenarios():
-    from exposure.scenarios import read_scenarios
+    from exposure.io.scenarios import read_scenarios
 
     return read_scenarios(GRAPHS / "scenarios.json")
 
@@ -378,7 +378,7 @@ def test_scenarios_parse_and_apply_to_the_defi_graph(scenarios, v2):
 
 
 def _solve(v2, scenarios, name):
-    from exposure.mechanics import solve_system
+    from exposure.defi import solve_system
 
     (s,) = [x for x in scenarios if x.name == name]
     r = solve_system(v2, s.to_market_shock(v2))

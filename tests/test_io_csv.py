@@ -128,7 +128,7 @@ def test_directory_without_the_files(tmp_path):
 
 def test_string_lookup_agrees_with_get_indexer():
     # the C hash-table lookup (with its one-lookup-per-run shortcut) against pandas' get_indexer
-    from exposure._io_csv import _string_lookup
+    from exposure.io._csv import _string_lookup
     rng = np.random.default_rng(0)
     ids = np.array([f"n{i}" for i in range(500)], dtype=object)
     index = pd.Index(ids)

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from exposure import ExposureNetwork
-from exposure.summary import double_counting, exposure_graph, shortest_cycles, summarize
+from exposure.metrics import double_counting, exposure_graph, shortest_cycles, summarize
 
 
 def layered():

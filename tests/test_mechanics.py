@@ -15,7 +15,7 @@ import pytest
 
 from exposure import ExposureNetwork
 from exposure.exceptions import ConvergenceError, ConvergenceWarning, InvalidShockError
-from exposure.mechanics import MarketShock, solve_system
+from exposure.defi import MarketShock, solve_system
 
 TOL = 1e-9
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from exposure import ExposureNetwork
-from exposure.clearing import clear
+from exposure import clear
 from exposure.exceptions import InvalidNetworkError
-from exposure.mechanics import MarketShock, solve_system
+from exposure.defi import MarketShock, solve_system
 
 from test_mechanics import claim, holding, make, node, position, val
 
@@ -249,7 +249,7 @@ def test_fire_sale_of_the_denomination_asset_restarts_clearing_cold(monkeypatch)
     # When ETH itself is sold (it has depth and is posted as collateral), its price and with it the
     # ETH-denominated obligations move from round to round; those rounds must clear from p̄ (cold)
     # and give the state of a run that always starts cold.
-    import exposure.mechanics as mech
+    import exposure.defi._system as mech
     net = make(
         [node("ETH", "asset", depth=20.0, depth_slippage=0.1), node("USDC", "asset"), node("lido"),
          node("stETH", "token", issuer="lido", denomination="ETH"), node("market"), node("dave"),

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from exposure import ExposureNetwork
-from exposure.clearing import clear
-from exposure.mechanics import MarketShock, solve_system
-from exposure._mechanics_model import price_impact
+from exposure import clear
+from exposure.defi import MarketShock, solve_system
+from exposure.defi import price_impact
 
 ORACLES = ("market", "exchange_rate", "hardcoded", "linear_discount")
 
@@ -357,7 +357,7 @@ def test_price_impact_formula():
 def test_warm_started_clearings_give_the_cold_started_state(seed, denominated, monkeypatch):
     # Each round's clearing starts from the previous payments (an upper bound when the obligations did
     # not move and external assets only fell); solving every round from p̄ instead must give the same state.
-    import exposure.mechanics as mech
+    import exposure.defi._system as mech
     net, shock = random_network(seed, denominated=denominated), random_shock(seed)
     warm = solve_system(net, shock, tol=1e-12)
     cold_clear = mech._clear

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exposure import ConvergenceError, ConvergenceWarning, ExposureNetwork, InvalidShockError
-from exposure.ranking import METHODS, RankingResult, economic_value, impact_weights, rank
+from exposure.contagion import METHODS, RankingResult, economic_value, impact_weights, rank
 
 ALL = METHODS
 
@@ -349,7 +349,7 @@ def test_impact_on_a_version_2_network_goes_through_the_mechanics():
     # others is the equity lost by every other non-token node plus the extra unpaid external debt
     import pathlib
     from exposure.io import read_graph
-    from exposure.mechanics import MarketShock, solve_system
+    from exposure.defi import MarketShock, solve_system
     net = read_graph(pathlib.Path(__file__).resolve().parent.parent / "graphs" / "defi.json")
     assert len(net.holdings) and len(net.positions)
     r = rank(net, "impact").ranking.set_index("node")

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from exposure import ExposureNetwork
-from exposure import _ranking_kernels as K
-from exposure._ranking_debtrank import anchor_state, differential_debtrank_scores
-from exposure._ranking_impact import impact_scores
+from exposure.contagion import _kernels as K
+from exposure.contagion._debtrank import anchor_state, differential_debtrank_scores
+from exposure.contagion._impact import impact_scores
 from exposure.clearing import clear_vectors
-from exposure.ranking import economic_value, impact_weights, rank
+from exposure.contagion import economic_value, impact_weights, rank
 
 U, D, I = 0, 1, 2   # undistressed, distressed, inactive
 

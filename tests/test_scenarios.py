@@ -8,7 +8,7 @@ import pytest
 from test_stress_cases import roles_network
 
 from exposure import InvalidShockError
-from exposure.scenarios import (SHOCK_TYPES, Scenario, eligible_nodes, market_shock_fields, owned_assets,
+from exposure.io.scenarios import (SHOCK_TYPES, Scenario, eligible_nodes, market_shock_fields,
                                 parse_scenarios,
                                 read_scenarios, select_scenarios)
 
@@ -233,7 +233,7 @@ def test_eligible_nodes(net):
 
 def test_asset_loss_amount_may_take_holdings(net):
     # pool owns 10 of external assets and 80 of xUSD at reference price: 90 in all.
-    assert owned_assets(net)[net.index_of("pool")] == 90.0
+    assert net.owned_assets()[net.index_of("pool")] == 90.0
     Scenario.from_dict({"name": "a", "shocks": [{"type": "asset_loss", "node": "pool", "amount": 90}]}).check(net)
     with pytest.raises(InvalidShockError, match=r"amount 90\.5 exceeds .* node 'pool' \(90\)"):
         Scenario.from_dict({"name": "a", "shocks": [{"type": "asset_loss", "node": "pool", "amount": 90.5}]}).check(net)

@@ -8,8 +8,8 @@ import pytest
 from test_stress_cases import loop_network, two_token_network
 
 from exposure import InvalidShockError
-from exposure.mechanics import MarketShock, solve_system
-from exposure.scenarios import Scenario, parse_scenarios
+from exposure.defi import MarketShock, solve_system
+from exposure.io.scenarios import Scenario, parse_scenarios
 from exposure.stress import NODE_COLUMNS, SUMMARY_COLUMNS, TOKEN_COLUMNS, StressResult, run_scenarios
 
 

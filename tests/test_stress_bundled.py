@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from cli import cli
 from exposure.io import read_graph
-from exposure.mechanics import MarketShock, solve_system
-from exposure.scenarios import read_scenarios
+from exposure.defi import MarketShock, solve_system
+from exposure.io.scenarios import read_scenarios
 from exposure.stress import SUMMARY_COLUMNS, parse_target, reverse_stress, run_scenarios
 
 GRAPHS = pathlib.Path(__file__).resolve().parent.parent / "graphs"

@@ -7,7 +7,7 @@ import pytest
 from test_stress_cases import fire_sale_network, loop_network, two_token_network
 
 from exposure import ConvergenceWarning, InvalidShockError
-from exposure.mechanics import MarketShock, solve_system
+from exposure.defi import MarketShock, solve_system
 from exposure.stress import (REVERSE_COLUMNS, Target, bisect_breaking_shock, parse_target,
                              reverse_stress)
 
@@ -229,7 +229,7 @@ def test_automatic_worker_count(monkeypatch):
 
 
 def test_search_on_top_of_a_base_scenario():
-    from exposure.scenarios import Scenario
+    from exposure.io.scenarios import Scenario
 
     # With ETH already 10% down, lido owns 90 and an asset loss s leaves it 90(1 - s): stETH is worth that,
     # bad debt 80 - 90(1 - s) > 0 above s = 1/9 (hand; loop_network docstring with 100 -> 90).

@@ -60,8 +60,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .exceptions import ConvergenceWarning, InvalidShockError
-from .scenarios import Scenario, ScenarioShock, eligible_nodes, market_shock_fields, shock_problem
+from ..exceptions import ConvergenceWarning, InvalidShockError
+from ..defi import MarketShock, solve_system
+from ..io.scenarios import Scenario, ScenarioShock, eligible_nodes, market_shock_fields, shock_problem
 
 __all__ = [
     "SUMMARY_COLUMNS", "NODE_COLUMNS", "TOKEN_COLUMNS", "REVERSE_COLUMNS", "TARGET_METRICS", "REVERSE_SHOCKS",
@@ -201,8 +202,6 @@ def run_scenarios(network, scenarios: Iterable[Scenario], alpha: float = 1.0, be
         A shock does not fit the network (unknown node, wrong kind); every
         scenario is checked before any is solved.
     """
-    from .mechanics import MarketShock, solve_system
-
     scenarios = tuple(scenarios)
     problems = []
     for s in scenarios:
@@ -418,8 +417,6 @@ class _Response:
         self.converged = True
 
     def __call__(self, node: str | None, s: float) -> float:
-        from .mechanics import MarketShock, solve_system
-
         shocks = self.base if node is None or s == 0 else self.base + (
             ScenarioShock(self.shock_type, node, self.spec.field, self.spec.sign * s),)
         with warnings.catch_warnings(record=True) as caught:

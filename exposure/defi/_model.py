@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .network import ORACLES
+from ..schema import ORACLES
 
 __all__ = ["MechanicsModel", "PositionState", "price_impact", "oracle_ratio", "health",
            "liquidation_step", "position_values", "external_values", "redemption_values",
@@ -56,8 +56,8 @@ class MechanicsModel:
     n : int
         Number of nodes.
     is_asset, is_token : ndarray of bool
-        Base assets (kind ``asset``) and token nodes (kind ``token``; their
-        equity is excluded from losses).
+        Base assets (kind ``asset``) and tokens
+        (:meth:`~exposure.network.ExposureNetwork.is_token`; their equity is excluded from losses).
     issuer : ndarray of int
         Position of each node's issuer, ``-1`` for a node without issuer.
     depth, slippage, exponent : ndarray of float
@@ -137,7 +137,7 @@ class MechanicsModel:
         return cls(
             n=n,
             is_asset=is_asset,
-            is_token=kinds == "token",
+            is_token=network.is_token(),
             issuer=np.asarray(issuer, dtype=np.int64),
             depth=_float_column(nodes, "depth", np.nan),
             slippage=_float_column(nodes, "depth_slippage", np.nan),

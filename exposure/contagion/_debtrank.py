@@ -1,7 +1,7 @@
 """Differential DebtRank of every node, sharing the work of seeds that reach the same core.
 
 Differential DebtRank from seed ``s`` is the Picard iteration of the monotone map
-``F_s(h) = min(1, h0 + Λ h)`` from ``h0 = ψ e_s`` (see :mod:`exposure.ranking`), so it
+``F_s(h) = min(1, h0 + Λ h)`` from ``h0 = ψ e_s`` (see :mod:`exposure.contagion`), so it
 converges up to the least fixed point ``h*_s`` of ``F_s`` above ``h0``. On networks where
 distress amplifies (``Λ`` with spectral radius above 1 on a strongly connected core),
 almost every seed ends in nearly the same state, reached after many rounds in which
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import _ranking_kernels as _k
-from ._ranking_kernels import _collect, _jit, _prange
+from . import _kernels as _k
+from ._kernels import _collect, _jit, _prange
 
 __all__ = ["DifferentialScores", "differential_debtrank_scores", "anchor_state"]
 

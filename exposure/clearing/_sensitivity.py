@@ -32,6 +32,12 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._results import Result, report
+from ..exceptions import ConvergenceError
+from ._models import clear_claims
+from ._result import ClearingResult
+from ._solvers import _solve_linear
+
 __all__ = ["ClearingSensitivities", "sensitivities", "loss_amplification"]
 
 #: Largest number of nodes for which :meth:`ClearingSensitivities.payments_jacobian` is dense.
@@ -39,13 +45,13 @@ DENSE_LIMIT = 5000
 
 
 @dataclass(frozen=True, eq=False)
-class ClearingSensitivities:
+class ClearingSensitivities(Result):
     """Derivatives of a clearing with respect to external assets.
 
     Attributes
     ----------
     result : ClearingResult
-        The clearing they are taken at.
+        The clearing they are taken at; ``converged``, ``status`` and ``message`` are its own.
     default_set : ndarray of int
         Positions of the nodes in default.
     """
@@ -58,6 +64,22 @@ class ClearingSensitivities:
     @property
     def node_ids(self) -> pd.Index:
         return self.result.node_ids
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.result.converged)
+
+    @property
+    def status(self) -> int:
+        return int(self.result.status)
+
+    @property
+    def message(self) -> str:
+        return str(self.result.message)
+
+    def summary(self) -> dict:
+        """Size of the default set the derivatives hold on, and the clearing's record."""
+        return {"n_nodes": len(self.node_ids), "default_set": int(self.default_set.size), **self._record()}
 
     def payments_wrt(self, j: int) -> np.ndarray:
         """``∂p/∂e_j`` for the node at position ``j`` (n values)."""
@@ -145,7 +167,6 @@ def _factorise(Pi: sp.csr_array, D: np.ndarray, beta: float, tol: float = 1e-12)
     if D.size <= LU_LIMIT:
         lu = spla.splu((sp.identity(D.size, format="csc") - beta * M.T.tocsc()).tocsc())
         return lambda b, trans: lu.solve(np.asarray(b, dtype=np.float64), trans=trans)
-    from ._clearing_solvers import _solve_linear
     MT = M.T.tocsr()
     hi = np.full(D.size, np.inf)
 
@@ -157,7 +178,7 @@ def _factorise(Pi: sp.csr_array, D: np.ndarray, beta: float, tol: float = 1e-12)
         goal = tol * max(1.0, float(b.max()))
         y, _, ok = _solve_linear(MT if trans == "T" else M, b, b.copy(), beta, hi, goal, 100_000)
         if not ok:
-            raise RuntimeError("The sensitivity solve on the default set did not converge.")
+            raise ConvergenceError("The sensitivity solve on the default set did not converge.")
         return y
     return solve
 
@@ -170,14 +191,17 @@ def sensitivities(network_or_result, shock=None, *, result=None, alpha: float = 
     Parameters
     ----------
     network_or_result : ExposureNetwork or ClearingResult
-        The network (cleared here under ``shock``), or a clearing already made.
+        The network (its claims cleared here under ``shock``), or a clearing already made. A
+        network with holdings or secured positions must come as the result of
+        :func:`exposure.clear`: the derivatives are then those of the clearing of its last round,
+        with token prices and positions held where the mechanics left them.
     shock : mapping or array, optional
-        As for :func:`exposure.clearing.clear`.
+        As for :func:`exposure.clearing.eisenberg_noe`.
     result : ClearingResult, optional
         The clearing of ``network`` under ``shock`` if already computed (its ``alpha``,
         ``beta`` are used).
     alpha, beta, method, tol, max_iter, strict
-        As for :func:`exposure.clearing.clear`, when ``result`` is not given.
+        As for :func:`exposure.clearing.rogers_veraart`, when ``result`` is not given.
 
     Returns
     -------
@@ -196,7 +220,7 @@ def sensitivities(network_or_result, shock=None, *, result=None, alpha: float = 
     both default. A dollar more at ``a`` is paid on to ``b`` and by ``b`` to its creditors.
 
     >>> import pandas as pd
-    >>> from exposure.network import ExposureNetwork
+    >>> from exposure import ExposureNetwork
     >>> net = ExposureNetwork.from_frames(
     ...     pd.DataFrame({"id": ["a", "b"], "external_assets": [4.0, 2.0],
     ...                   "external_liabilities": [0.0, 8.0]}),
@@ -204,17 +228,24 @@ def sensitivities(network_or_result, shock=None, *, result=None, alpha: float = 
     >>> sensitivities(net).payments_jacobian().tolist()
     [[1.0, 0.0], [1.0, 1.0]]
     """
-    from .clearing import ClearingResult, clear
-
-    network = network_or_result
     if isinstance(network_or_result, ClearingResult):
         result = network_or_result
+    if result is not None:
+        # a result of the cross-collateral mechanics answers with the clearing of its last round
+        result = result._claims_clearing()
         network = result.network
         if network is None:
             raise ValueError("This ClearingResult does not record its network; pass the network and result=.")
-    if result is None:
-        result = clear(network, shock, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter,
-                       strict=strict)
+    else:
+        network = network_or_result
+        if network.has_mechanics:
+            raise ValueError(
+                "The network has holdings or secured positions: its clearing moves with token prices and "
+                "liquidations, so the sensitivities of its claims alone would not be those of the network. "
+                "Pass the result of exposure.clear (the derivatives of its last clearing, prices and positions "
+                "held fixed) or network.claims_view() (holdings and positions as face-value claims).")
+        result = report(clear_claims(network, shock, alpha=alpha, beta=beta, method=method, tol=tol,
+                                     max_iter=max_iter), strict=strict, what="Clearing did not converge")
     Pi = network.relative_liabilities()
     D = np.flatnonzero(result.defaulted)
     return ClearingSensitivities(result=result, default_set=D, _Pi=Pi, _solve=_factorise(Pi, D, result.beta))

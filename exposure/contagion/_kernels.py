@@ -1,4 +1,4 @@
-"""Per-seed contagion kernels behind :mod:`exposure.ranking`.
+"""Per-seed contagion kernels behind :mod:`exposure.contagion`.
 
 Each kernel runs one contagion per seed node and returns, per seed, the score and
 the counters the ranking reports. The graph is given in CSR form by *debtor*: row

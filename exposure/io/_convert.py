@@ -30,14 +30,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._io_common import infer_version, object_frame
-from .network import ExposureNetwork
+from ._common import infer_version, object_frame
+from ..network import ExposureNetwork
+from ..schema import EDGE_KINDS
 
 __all__ = ["to_frames", "to_networkx", "graph_frames", "network_document", "write_json", "write_csv",
            "NX_ENDS", "atomic_write"]
 
-#: For each edge kind, the fields at the source and the target of its networkx edge.
-NX_ENDS = {"claim": ("debtor", "creditor"), "holding": ("token", "holder"), "collateral": ("borrower", "lender")}
+#: For each edge kind, the fields at the source and the target of its networkx edge (the side that
+#: owes and the side that is owed: :attr:`exposure.schema.EdgeKind.ends`).
+NX_ENDS = {name: spec.ends for name, spec in EDGE_KINDS.items()}
 
 _NODE_FIRST = ("id", "kind", "label", "external_assets", "external_liabilities")
 

@@ -46,18 +46,20 @@ import difflib
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from .exceptions import InvalidShockError
+from ..exceptions import InvalidShockError
+from ..shocks import MarketShock
 
 __all__ = [
     "SCENARIO_FORMAT", "SCENARIO_VERSION", "SHOCK_TYPES", "ShockSpec",
     "ScenarioShock", "Scenario", "read_scenarios", "parse_scenarios", "select_scenarios",
-    "eligible_nodes", "owned_assets", "shock_problem", "market_shock_fields",
+    "eligible_nodes", "shock_problem", "market_shock_fields",
 ]
 
 SCENARIO_FORMAT = "exposure-scenario"
@@ -214,8 +216,6 @@ class Scenario:
             node's external assets; the message names the file, the scenario
             and the shock.
         """
-        from .mechanics import MarketShock
-
         self.check(network)
         return MarketShock(**market_shock_fields(self.shocks))
 
@@ -250,55 +250,33 @@ def market_shock_fields(shocks: Iterable[ScenarioShock]) -> dict[str, dict[str, 
 
 
 # ----------------------------------------------------------------------------- eligibility
-def _is_token(nodes, i: int) -> bool:
-    kind = nodes["kind"].iat[i]
-    issuer = nodes["issuer"].iat[i] if "issuer" in nodes.columns else None
-    return kind == "token" or isinstance(issuer, str)
-
-
-def _has_depth(nodes, i: int) -> bool:
-    if "depth" not in nodes.columns:
-        return False
-    d = nodes["depth"].iat[i]
-    return d is not None and not (isinstance(d, float) and math.isnan(d))
+def _has_depth(network) -> np.ndarray:
+    """Which nodes have a market ``depth``."""
+    if "depth" not in network.nodes.columns:
+        return np.zeros(network.n, bool)
+    return network.nodes["depth"].notna().to_numpy()
 
 
 def eligible_nodes(network, shock_type: str) -> list[str]:
     """Ids of the nodes a shock of ``shock_type`` can hit with a non-trivial effect.
 
     ``price``: base assets (kind ``asset``); ``depeg`` and ``forged_supply``:
-    tokens; ``asset_loss``: nodes that own something (external assets or
-    holdings, see :func:`owned_assets`); ``liquidity``: nodes with a market depth.
+    tokens (:meth:`~exposure.network.ExposureNetwork.is_token`); ``asset_loss``: nodes that own
+    something (:meth:`~exposure.network.ExposureNetwork.owned_assets`); ``liquidity``: nodes with
+    a market depth.
     """
     if shock_type not in SHOCK_TYPES:
         raise InvalidShockError(_unknown_type_message(shock_type))
-    nodes = network.nodes
-    n = network.n
+    kinds = network.kinds
     if shock_type == "price":
-        keep = [i for i in range(n) if nodes["kind"].iat[i] == "asset"]
-    elif shock_type == "depeg":
-        keep = [i for i in range(n) if _is_token(nodes, i)]
-    elif shock_type == "forged_supply":
-        keep = [i for i in range(n) if _is_token(nodes, i)]
+        keep = kinds == "asset"
+    elif shock_type in ("depeg", "forged_supply"):
+        keep = network.is_token()
     elif shock_type == "liquidity":
-        keep = [i for i in range(n) if _has_depth(nodes, i)]
+        keep = _has_depth(network)
     else:
-        e = owned_assets(network)
-        keep = [i for i in np.flatnonzero(e > 0) if nodes["kind"].iat[i] != "asset"]
-    return [str(network.node_ids[i]) for i in keep]
-
-
-def owned_assets(network) -> np.ndarray:
-    """External assets each node owns outright, at reference prices: ``e`` plus its holdings.
-
-    This is what an ``asset_loss`` shock cuts (see :mod:`exposure.mechanics`).
-    """
-    e = np.asarray(network.external_assets, dtype=np.float64).copy()
-    h = network.holdings
-    if len(h):
-        e += np.bincount(np.asarray(h["holder"].cat.codes), weights=h["amount"].to_numpy(dtype=np.float64),
-                         minlength=network.n)
-    return e
+        keep = (network.owned_assets() > 0) & (kinds != "asset")
+    return [str(x) for x in network.node_ids[np.flatnonzero(keep)]]
 
 
 def shock_problem(network, s: ScenarioShock) -> str | None:
@@ -318,16 +296,16 @@ def shock_problem(network, s: ScenarioShock) -> str | None:
         if kind == "asset":
             return (f"node {s.node!r} is a base asset, which has no balance sheet; "
                     "use a 'price' shock to move its price.")
-        e = float(owned_assets(network)[i]) if s.field == "amount" else 0.0
+        e = float(network.owned_assets()[i]) if s.field == "amount" else 0.0
         if s.field == "amount" and s.value > e * (1 + 1e-12):
             return (f"the amount {s.value:.17g} exceeds the external assets and holdings of node {s.node!r} "
                     f"({e:.17g}); a node cannot lose more than it holds.")
-    if s.type == "depeg" and not _is_token(nodes, i):
+    if s.type == "depeg" and not network.is_token()[i]:
         return f"node {s.node!r} is not a token (kind {kind!r}, no issuer); only a token can depeg."
-    if s.type == "forged_supply" and not _is_token(nodes, i):
+    if s.type == "forged_supply" and not network.is_token()[i]:
         return (f"node {s.node!r} is not a token (kind {kind!r}, no issuer); forged supply dilutes the "
                 "holders of a token.")
-    if s.type == "liquidity" and not _has_depth(nodes, i):
+    if s.type == "liquidity" and not _has_depth(network)[i]:
         return (f"node {s.node!r} has no market depth ('depth' is not set), so there is no depth to scale.")
     return None
 
@@ -521,8 +499,6 @@ def read_scenarios(path) -> list[Scenario]:
         and the shock, e.g. ``scenarios.json: scenario 'kelp', shock 3
         (forged_supply): field 'fraction' must be a finite number ≥ 0. Got -0.1 instead.``
     """
-    import sys
-
     name = "<stdin>" if str(path) == "-" else os.fspath(path)
     try:
         if str(path) == "-":

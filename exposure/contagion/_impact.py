@@ -23,7 +23,7 @@ reach are never visited. Without numba, the seeds of a block are the columns of 
 ``n × b`` Picard iteration instead.
 
 On a version-2 network (holdings, secured positions) the shocked states come from
-:func:`exposure.mechanics.solve_system` instead (:func:`system_impact_scores`): prices,
+:func:`exposure.defi.solve_system` instead (:func:`system_impact_scores`): prices,
 liquidations and fire sales move with the clearing.
 
 Amplification (Liu & Staum, via :func:`exposure.clearing.loss_amplification`): obligations
@@ -36,10 +36,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from . import _ranking_kernels as _k
-from ._ranking_kernels import _jit, _prange
+from . import _kernels as _k
+from ._kernels import _jit, _prange
 
-__all__ = ["run", "impact_scores", "system_impact_scores", "is_version_2"]
+__all__ = ["run", "impact_scores", "system_impact_scores"]
 
 
 @_jit
@@ -203,7 +203,7 @@ def impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e-10, me
     ``vulnerability`` per node (mean over the seeds other than the node), ``base`` (the
     :class:`ClearingVectors` of the base clearing).
     """
-    from .clearing import clear_vectors
+    from ..clearing import clear_vectors
 
     n = network.n
     seeds = np.arange(n, dtype=np.int64) if seeds is None else np.asarray(seeds, dtype=np.int64)
@@ -245,14 +245,9 @@ def impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e-10, me
             "goal": goal}
 
 
-def is_version_2(network) -> bool:
-    """True when the network has holdings or secured positions (format version 2)."""
-    return bool(len(network.holdings) or len(network.positions))
-
-
 def system_impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e-9, max_iter=1000,
                          base_shock=None):
-    """Impact and vulnerability on a version-2 network through :func:`exposure.mechanics.solve_system`.
+    """Impact and vulnerability on a version-2 network through :func:`exposure.defi.solve_system`.
 
     Node ``i``'s shock is an asset loss of ``shock_size`` (combined with ``base_shock`` at ``i``:
     ``1 − (1 − f₀)(1 − f)``); the base is the network under ``base_shock`` alone. Losses are
@@ -261,16 +256,15 @@ def system_impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e
     holders) plus the rise in what external creditors are not paid. Nodes that own nothing
     outright cannot lose anything to an asset-loss shock and are not run.
     """
-    from .mechanics import MarketShock, solve_system
+    from ..defi import MarketShock, solve_system
 
     base_shock = dict(base_shock or {})
     n = network.n
     ids = [str(x) for x in network.node_ids]
     base = solve_system(network, MarketShock(asset_loss=base_shock), alpha=alpha, beta=beta, tol=tol,
                         max_iter=max_iter)
-    token = np.asarray(base.kinds) == "token"
-    holders = set(network.holdings["holder"].astype(str)) if len(network.holdings) else set()
-    owns = (np.asarray(network.external_assets) > 0) | np.array([i in holders for i in ids])
+    token = network.is_token()
+    owns = network.owned_assets() > 0
     E0 = np.where(token, 0.0, base.equity_after)
     loss, n_def, reached = np.zeros(n), np.zeros(n, np.int64), np.ones(n, np.int64)
     iters, residual = np.zeros(n, np.int64), np.zeros(n)
@@ -299,7 +293,7 @@ def system_impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e
 def run(name, network, p, make_scores):
     """Scores of ``impact``, ``vulnerability`` or ``amplification`` for :func:`exposure.ranking.rank`."""
     if name == "amplification":
-        from .clearing import loss_amplification
+        from ..clearing import loss_amplification
         frame = loss_amplification(network, alpha=p["alpha"], beta=p["beta"], method=p["clearing_method"],
                                    tol=max(p["tol"], 1e-15))
         cols = {c: frame[c].to_numpy() for c in ("spillover", "external_creditor_loss", "equity_loss")
@@ -309,7 +303,7 @@ def run(name, network, p, make_scores):
     cache = p.get("_cache", {})
     if "impact" not in cache:
         original = p.get("_original", network)
-        if is_version_2(original):
+        if original.has_mechanics:
             cache["impact"] = system_impact_scores(
                 original, shock_size=p["shock_size"], alpha=p["alpha"], beta=p["beta"],
                 tol=max(p["tol"], 1e-9), max_iter=min(p["max_iter"], 1000), base_shock=p.get("shock"))

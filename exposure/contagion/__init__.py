@@ -37,7 +37,7 @@ Methods
     equity defaults in the next round, and the creditors of every defaulted node lose
     ``lgd`` of their claims on it. Score: the equity lost by all other nodes (USD).
 ``impact``, ``vulnerability``, ``amplification``
-    Clearing-based (see :mod:`exposure._ranking_impact`): the loss to everybody else when a
+    Clearing-based (see :mod:`exposure.contagion._impact`): the loss to everybody else when a
     node loses ``shock_size`` of its external assets; each node's own average loss over the
     single-node shocks of all others; the system-wide loss per dollar of loss at a node.
 ``pagerank``, ``katz``, ``eigenvector``
@@ -77,11 +77,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from . import _ranking_kernels as _k
-from ._ranking_debtrank import differential_debtrank_scores
-from .exceptions import ConvergenceError, ConvergenceWarning, InvalidNetworkError
-from .network import ExposureNetwork
-from .shocks import apply_shock
+from . import _kernels as _k
+from ._debtrank import differential_debtrank_scores
+from ..exceptions import ConvergenceError, ConvergenceWarning, InvalidNetworkError
+from ..network import ExposureNetwork
+from ..shocks import apply_shock
 
 __all__ = ["rank", "RankingResult", "METHODS", "VALUES", "impact_weights", "economic_value"]
 
@@ -317,8 +317,8 @@ def _centrality(name):
 
 def _clearing_method(name):
     def run(network, p, top):
-        from . import _ranking_impact
-        return _ranking_impact.run(name, network, p, _Scores)
+        from . import _impact
+        return _impact.run(name, network, p, _Scores)
     return run
 
 

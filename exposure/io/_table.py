@@ -37,13 +37,17 @@ when there is one, they are errors. A node's ``name`` becomes its ``label``.
 from __future__ import annotations
 
 import os
+import tempfile
 
 import numpy as np
 import pandas as pd
 
-from ._io_common import decode_text, format_error, locate, object_frame, read_bytes, source_name
-from ._validation import _Collector, _check_numbers, _describe, _is_missing, build_tables, sort_problems
-from .exceptions import InvalidNetworkError, Problem
+from ._common import decode_text, format_error, locate, object_frame, read_bytes, source_name
+from ._csv import line_numbers, read_csv_table
+from ._json import JsonLocator, json_path, parse_json_text
+from .._validation import _Collector, _check_numbers, _describe, _is_missing, build_tables, sort_problems
+from ..exceptions import GraphFormatError, InvalidNetworkError, Problem
+from ..network import ExposureNetwork
 
 __all__ = ["read_exposure_table", "TABLE_COLUMNS", "TABLE_KINDS"]
 
@@ -55,9 +59,6 @@ _TEXT = ("holder", "token_or_issuer", "kind", "as_of", "source", "note")
 
 def _read_rows(source, nodes):
     """Rows and node table of a table source; returns (rows, nodes, name, where_row, where_node)."""
-    from ._io_csv import line_numbers, read_csv_table
-    from ._io_json import JsonLocator, json_path, parse_json_text
-
     name = source_name(source)
     stream = not isinstance(source, (str, os.PathLike)) or os.fspath(source) == "-"
     text = None
@@ -108,10 +109,6 @@ def _read_rows(source, nodes):
 
 def _csv_stream_rows(text: str, name: str, nodes):
     """A CSV table from standard input or a stream: parsed from a temporary copy, located by line."""
-    import tempfile
-
-    from ._io_csv import line_numbers, read_csv_table
-    from .exceptions import GraphFormatError
 
     fd, tmp = tempfile.mkstemp(suffix=".csv")
     try:
@@ -130,7 +127,6 @@ def _csv_stream_rows(text: str, name: str, nodes):
 def _node_frame(nodes) -> pd.DataFrame | None:
     if nodes is None or isinstance(nodes, pd.DataFrame):
         return nodes
-    from ._io_csv import read_csv_table
     return read_csv_table(os.fspath(nodes), text=("id", "kind", "label", "issuer", "name"))
 
 
@@ -265,7 +261,6 @@ def read_exposure_table(source, *, nodes=None, version: int = 2, strict: bool = 
     meta["mapping"] = f"exposure-table v{version}"
     if strict and any(p.severity == "error" for p in problems):
         raise InvalidNetworkError(problems)
-    from .network import ExposureNetwork
     return ExposureNetwork._assemble(node_table, tables, meta, tuple(problems)), problems
 
 

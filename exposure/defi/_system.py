@@ -1,284 +1,24 @@
-r"""Cross-collateral mechanics: tokens priced by their issuer, secured positions, oracles, fire sales.
-
-:func:`solve_system` finds the greatest state of a version-2 network in which
-clearing payments, token prices and liquidations are consistent with each
-other, and records the round in which each thing happened so the cascade can be
-replayed wave by wave. On a network with no holdings and no secured positions
-it is exactly the clearing engine (:func:`exposure.clearing.clear`).
-
-The model
----------
-All amounts are USD at the graph's reference prices. A *price state* is a
-vector of price ratios (current / reference price, 1 at the reference date),
-one per node.
-
-Redemption value
-    A token ``t`` whose ``issuer`` is ``k`` is worth, per unit, what the issuer's
-    clearing pays: ``r_t = R_k · m_den(t) / (1 + forged_t)`` with ``R_k = p_k / p̄_k``
-    the issuer's recovery rate (1 when ``p̄_k = 0``), ``m_den(t)`` the market price
-    ratio of the token's ``denomination`` asset (what it is redeemable in: ETH for a
-    liquid staking token; 1 without one) and ``forged_t`` the unbacked supply as a
-    fraction of the real supply. A node without issuer (a base asset) has
-    ``r = (1 + change) · m_den / (1 + forged)``: its fundamental price, moved by a
-    ``price`` shock.
-
-Denominated claims
-    A claim edge with a ``denomination`` asset ``a`` has face value ``amount · m_a``;
-    the claim from an issuer to its token takes the token's denomination unless the
-    edge names its own. Each round ``L``, ``p̄ = L·1 + x`` and ``Π`` are recomputed
-    from the current prices by rescaling the denominated entries of ``L.data``
-    (sparse, vectorised). So an issuer holding ETH and owing its token in ETH, or a
-    pool lending ETH and owing its suppliers in ETH, moves with ETH on both sides.
-
-Market price
-    ``m = r · (1 + depeg) · (1 − impact(Q))`` where ``depeg`` is a market depeg
-    and ``Q`` the cumulative USD (at reference price) of the node sold by
-    liquidations; on a token with an issuer a ``price`` shock is a market move
-    too: ``m = r · (1 + change) · (1 + depeg) · (1 − impact(Q))``.
-    Prices only fall: every round ``m ← min(m_prev, m_new)`` (and likewise ``r``).
-
-Fire sales
-    ``impact(Q) = min(1, s · (Q / (D · f))^α)`` with ``D`` the node's ``depth``,
-    ``s`` its ``depth_slippage``, ``α`` its ``impact_exponent`` (1 when absent)
-    and ``f`` the scenario's ``depth_factor`` (1 when absent). A node without
-    ``depth`` or ``depth_slippage`` has no price impact.
-
-Oracle price ratio of a position's collateral ``c`` in units of its debt ``d``
-    ``market``: ``m_c / m_d``; ``exchange_rate``: ``r_c / m_d`` (follows the
-    redemption value only, so a market depeg does not move it);
-    ``hardcoded`` and ``linear_discount``: 1 (never moves).
-
-Secured positions (non-recourse)
-    Collateral ``C'`` and debt ``D'`` remaining (USD at reference prices), health
-    ``H = C'·o·LT / D'``. In each round every position with ``H < 1``, a moving
-    oracle (``market``, ``exchange_rate``) and a liquidation that pays the
-    liquidator at market prices (``(1 + bonus)·m_c ≥ o·m_d``) is liquidated
-    once: repaid
-    ``R = min(close_factor · D', C'·o / (1 + bonus))``, seized
-    ``S = R·(1 + bonus) / o``, sold into the collateral token's market
-    (``Q_c += S``), ``C' −= S``, ``D' −= R``. Values at market prices:
-
-    * lender: ``Σ repaid · m_d + min(D'·m_d, C'·m_c)``;
-    * borrower: ``max(0, C'·m_c − D'·m_d)``;
-    * **bad debt** (the lender's): ``max(0, D'·m_d − C'·m_c)``.
-
-    Both values are added to the external assets of lender and borrower in the
-    clearing. Collateral posted in a position is not also a holding of the
-    borrower.
-
-Holdings and claims
-    A holding adds ``amount · m_t`` to the holder's external assets (tokens and
-    base assets alike); a claim on a base asset ``a`` is revalued at ``m_a``.
-    Claim edges between other nodes stay in ``L``, cleared by the clearing
-    engine (Eisenberg–Noe, or Rogers–Veraart with ``alpha``, ``beta``).
-
-Asset loss
-    ``asset_loss`` (fraction ``f``) and ``asset_loss_amount`` (USD ``a``) cut what
-    a node owns outright (declared external assets, base-asset claims and
-    holdings, at current prices): ``owned ← max(0, (1 − f)·owned − a)``. The value
-    of the node's secured positions is not cut (it sits at other protocols).
-
-Token nodes are pass-through
-    An issuer's obligation to its token is the claim edge issuer → token. The
-    token node's own equity is the value of its holders, already counted at the
-    holders through the price, so it is excluded from losses.
-
-Joint fixed point
-    From the shocked state with every issuer solvent (``R = 1``), every round:
-    (1) one liquidation step on the positions at the current oracle prices;
-    (2) revalue external assets at the current market prices;
-    (3) clear, warm-started from the previous payments when they are provably an
-    upper bound (the obligations did not move and no external asset went up: the
-    clearing map is then pointwise lower), otherwise from the new ``p̄`` (when
-    denominated obligations move, a creditor's share ``Π_ij`` can grow, so the
-    previous payments bound nothing); (4) update ``r`` from the recovery rates and
-    the denomination prices, and ``m`` from ``r`` and the sold volumes. Stop when no price ratio, no payment
-    (relative to the obligation) and no liquidated amount (relative to the
-    position's debt) changes by more than ``tol`` in a round, or after
-    ``max_iter`` rounds.
-
-Losses
-    ``equity = max(0, e + Πᵀp − p̄)`` after clearing; ``equity_before`` is the same
-    model solved with no shock and ``loss = equity_before − equity_after``.
-    ``total_loss = Σ_{non-token nodes} loss + Δ external_creditor_loss`` where
-    ``external_creditor_loss = Σ_i x_i (1 − p_i / p̄_i)`` (the increase over the
-    unshocked state enters the total).
-
-Conservation
-    At a clearing fixed point every dollar of external value is somebody's:
-    ``Σ e = Σ equity + Σ p_i·x_i/p̄_i + Σ default costs`` (default costs
-    ``(1 − α)e_i + (1 − β)(Πᵀp)_i`` of defaulted nodes, zero under
-    Eisenberg–Noe). ``conservation_residual`` is the larger of the two relative
-    gaps (shocked state and unshocked state), divided by ``max(1, Σ e)``.
-
-References
-----------
-.. [1] L. Eisenberg and T. H. Noe, "Systemic risk in financial systems",
-   Management Science 47(2), 236–249, 2001.
-.. [2] L. C. G. Rogers and L. A. M. Veraart, "Failure and rescue in an
-   interbank network", Management Science 59(4), 882–898, 2013.
-.. [3] R. Cifuentes, G. Ferrucci and H. S. Shin, "Liquidity risk and
-   contagion", Journal of the European Economic Association 3(2–3), 556–566,
-   2005 (price impact of fire sales in a clearing model).
-"""
+"""The joint fixed point of the cross-collateral mechanics (see :mod:`exposure.defi`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._mechanics_model import (MechanicsModel, PositionState, denomination_factor, external_values,
-                               liquidation_step, market_prices, oracle_ratio, health, redemption_values)
-from .exceptions import ConvergenceError, ConvergenceWarning, InvalidShockError
+from .._params import check_number
+from .._results import report
+from ..clearing import ClearingResult, clear_claims, clear_vectors, result_from_vectors
+from ..schema import EDGE_KINDS
+from ..shocks import MarketShock
+from ._model import (MechanicsModel, PositionState, denomination_factor, external_values, health,
+                     liquidation_step, market_prices, oracle_ratio, redemption_values)
 
-__all__ = ["MarketShock", "SystemResult", "solve_system"]
-
-#: MarketShock field -> (lower bound, lower bound allowed, upper bound, upper bound allowed, meaning).
-_SHOCK_FIELDS = {
-    "asset_loss": (0.0, True, 1.0, True, "a fraction of what the node owns"),
-    "asset_loss_amount": (0.0, True, math.inf, False, "a loss in USD"),
-    "price_change": (-1.0, True, math.inf, False, "a relative price change"),
-    "depeg": (-1.0, True, 0.0, True, "a relative fall of the market price"),
-    "forged_supply": (0.0, True, math.inf, False, "unbacked supply as a fraction of the real supply"),
-    "depth_factor": (0.0, False, math.inf, False, "a factor on market depth"),
-}
-
-
-def _range_text(lo, lo_ok, hi, hi_ok) -> str:
-    left = "[" if lo_ok else "("
-    right = "]" if hi_ok else ")"
-    return f"in {left}{lo:g}, {'inf' if math.isinf(hi) else f'{hi:g}'}{right}"
-
-
-@dataclass(frozen=True)
-class MarketShock:
-    """A stress scenario in the terms of the mechanics model.
-
-    Each field maps node ids to a number; a node absent from a field is not
-    shocked by it.
-
-    Parameters
-    ----------
-    asset_loss : mapping of node -> float in [0, 1]
-        Fraction of what the node owns outright that is lost (hack, slashing).
-    asset_loss_amount : mapping of node -> float ≥ 0
-        USD lost from what the node owns outright (capped at what it owns).
-    price_change : mapping of node -> float in [-1, inf)
-        Relative change of a base asset's price (``-0.3``: 30% lower).
-    depeg : mapping of node -> float in [-1, 0]
-        Relative fall of a token's market price below its redemption value.
-    forged_supply : mapping of node -> float ≥ 0
-        Unbacked units of a token as a fraction of its real supply; dilutes
-        every holder's claim on the issuer: ``r ← r / (1 + forged)``.
-    depth_factor : mapping of node -> float > 0
-        Scales the token's market depth (``0.15``: liquidity dried up to 15%).
-
-    Raises
-    ------
-    InvalidShockError
-        A value out of range, not a number, or a node id that is not a string;
-        the message names the field and the node.
-
-    Examples
-    --------
-    >>> MarketShock(depeg={"xUSD": -0.8}, depth_factor={"stETH": 0.15}).is_empty
-    False
-    >>> MarketShock(depeg={"xUSD": 0.2})
-    Traceback (most recent call last):
-    ...
-    exposure.exceptions.InvalidShockError: MarketShock depeg of node 'xUSD' must be a relative fall of the market price in [-1, 0]. Got 0.2 instead.
-    """
-
-    asset_loss: Mapping[str, float] = field(default_factory=dict)
-    asset_loss_amount: Mapping[str, float] = field(default_factory=dict)
-    price_change: Mapping[str, float] = field(default_factory=dict)
-    depeg: Mapping[str, float] = field(default_factory=dict)
-    forged_supply: Mapping[str, float] = field(default_factory=dict)
-    depth_factor: Mapping[str, float] = field(default_factory=dict)
-
-    def __post_init__(self):
-        for name, (lo, lo_ok, hi, hi_ok, meaning) in _SHOCK_FIELDS.items():
-            raw = getattr(self, name)
-            if raw is None:
-                raw = {}
-            if not isinstance(raw, Mapping):
-                raise InvalidShockError(f"MarketShock {name} must be a mapping of node id to number. "
-                                        f"Got {type(raw).__name__} instead.")
-            clean = {}
-            for node, value in raw.items():
-                if not isinstance(node, str):
-                    raise InvalidShockError(f"MarketShock {name}: node ids must be strings. Got {node!r} instead.")
-                ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-                x = float(value) if ok else math.nan
-                if not (ok and math.isfinite(x) and (x > lo or (lo_ok and x == lo))
-                        and (x < hi or (hi_ok and x == hi))):
-                    raise InvalidShockError(
-                        f"MarketShock {name} of node {node!r} must be {meaning} "
-                        f"{_range_text(lo, lo_ok, hi, hi_ok)}. Got {value!r} instead.")
-                clean[node] = x
-            object.__setattr__(self, name, MappingProxyType(clean))
-
-    @classmethod
-    def coerce(cls, shock) -> "MarketShock":
-        """A MarketShock from ``None``, a MarketShock, or ``{node: fraction}`` (an asset-loss shock)."""
-        if shock is None:
-            return cls()
-        if isinstance(shock, cls):
-            return shock
-        if isinstance(shock, Mapping):
-            return cls(asset_loss=shock)
-        raise InvalidShockError(f"A shock must be a MarketShock or a mapping of node id to fraction. "
-                                f"Got {type(shock).__name__} instead.")
-
-    @property
-    def is_empty(self) -> bool:
-        """True when no field shocks anything (every value neutral)."""
-        neutral = {"asset_loss": 0.0, "asset_loss_amount": 0.0, "price_change": 0.0, "depeg": 0.0,
-                   "forged_supply": 0.0, "depth_factor": 1.0}
-        return all(v == neutral[k] for k in neutral for v in getattr(self, k).values())
-
-    def vectors(self, network) -> dict[str, np.ndarray]:
-        """The shock as vectors in graph order.
-
-        Returns ``loss_fraction``, ``loss_amount``, ``change``, ``depeg``, ``forged`` and
-        ``depth_factor``, neutral (0, or 1 for ``depth_factor``) where a node is not shocked.
-
-        Raises
-        ------
-        InvalidShockError
-            A node id that is not in the network (named with its field).
-        """
-        n = network.n
-        index = network.nodes.index
-        out = {}
-        for name, neutral in (("asset_loss", 0.0), ("asset_loss_amount", 0.0), ("price_change", 0.0),
-                              ("depeg", 0.0), ("forged_supply", 0.0), ("depth_factor", 1.0)):
-            values = getattr(self, name)
-            v = np.full(n, neutral)
-            if values:
-                ids = list(values)
-                idx = index.get_indexer(ids)
-                if (idx < 0).any():
-                    bad = ids[int(np.flatnonzero(idx < 0)[0])]
-                    raise InvalidShockError(f"MarketShock {name}: unknown node {bad!r}; no node of the graph "
-                                            "has that id.")
-                v[idx] = [values[x] for x in ids]
-            out[name] = v
-        return {
-            "loss_fraction": out["asset_loss"],
-            "loss_amount": out["asset_loss_amount"],
-            "change": out["price_change"],
-            "depeg": out["depeg"],
-            "forged": out["forged_supply"],
-            "depth_factor": out["depth_factor"],
-        }
+__all__ = ["SystemResult", "solve_system", "clear"]
 
 
 # ============================================================================ the loop
@@ -301,6 +41,7 @@ class _State:
     price_round: np.ndarray
     rounds: list
     converged: bool
+    status: int
     iterations: int
     residual: float
     message: str
@@ -311,7 +52,6 @@ class _State:
 
 
 def _clear(Pi, pbar, e, *, alpha, beta, tol, start):
-    from .clearing import clear_vectors
     return clear_vectors(Pi, pbar, e, alpha=alpha, beta=beta, tol=tol, start=start)
 
 
@@ -345,7 +85,7 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
     e_prev = None
     factors_prev = None
     rounds = []
-    converged, residual, message, cv = False, math.inf, "", None
+    converged, status, residual, message, cv = False, 1, math.inf, "", None
     it = 0
     for it in range(1, max_iter + 1):
         o = oracle_ratio(model, m, r)
@@ -401,12 +141,13 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
             "warm_start": start is not None,
         })
         if not cv.converged:
+            status = 2
             message = f"the clearing did not converge in round {it}: {cv.message}"
             p, m, r, e_prev = p_new, m_new, r_new, e
             break
         p, m, r, e_prev = p_new, m_new, r_new, e
         if residual <= tol:
-            converged = True
+            converged, status = True, 0
             break
     if converged:
         message = f"converged in {it} rounds (largest change {residual:.3g} ≤ tol {tol:g})"
@@ -417,17 +158,18 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
                   defaulted=np.asarray(cv.defaulted, dtype=bool), positions=state, bad=bad,
                   default_round=default_round, liquidated_round=liquidated_round,
                   bad_debt_round=bad_debt_round, price_round=price_round, rounds=rounds,
-                  converged=converged, iterations=it, residual=residual, message=message, inner=cv,
+                  converged=converged, status=status, iterations=it, residual=residual, message=message, inner=cv,
                   L=L_cur, Pi=Pi_cur, pbar=pbar_cur)
 
 
 # ========================================================================== the result
-@dataclass(frozen=True, eq=False)
-class SystemResult:
+@dataclass(frozen=True, eq=False, kw_only=True)
+class SystemResult(ClearingResult):
     """Result of :func:`solve_system`: the consistent state after a shock, and how it was reached.
 
-    Per-node arrays are in graph order (``node_ids``); per-position arrays in the
-    order of ``network.positions``.
+    A :class:`~exposure.clearing.ClearingResult` (every clearing field, in the shocked state)
+    with the mechanics on top. Per-node arrays are in graph order (``node_ids``); per-position
+    arrays in the order of ``network.positions``.
 
     Attributes
     ----------
@@ -471,24 +213,21 @@ class SystemResult:
     default_costs, default_costs_before : float
         Rogers–Veraart default costs in the shocked and unshocked states (0 under Eisenberg–Noe).
     status : int
-        0 converged, 1 round limit reached, 2 the clearing did not converge.
+        0 converged, 1 round limit reached, 2 the clearing of a round did not converge
+        (:data:`exposure._results.STATUS`).
     message : str
     alpha, beta : float
     method : str
+        ``"joint-fixed-point"`` (the model is :attr:`model`, as for a clearing).
+    n_rounds : int
+        Rounds of the joint loop, as ``iterations``.
     clearing : exposure.clearing.ClearingResult
         The clearing of the last round (of the shocked state).
     """
 
-    network: Any = field(repr=False)
-    node_ids: pd.Index = field(repr=False)
+    # The clearing fields (node_ids, obligations, payments, recovery, assets, equity, defaulted,
+    # default_round, n_defaults, totals and the solver record) are those of ClearingResult.
     kinds: np.ndarray = field(repr=False)
-    obligations: np.ndarray = field(repr=False)
-    payments: np.ndarray = field(repr=False)
-    recovery: np.ndarray = field(repr=False)
-    assets: np.ndarray = field(repr=False)
-    equity: np.ndarray = field(repr=False)
-    defaulted: np.ndarray = field(repr=False)
-    default_round: np.ndarray = field(repr=False)
     equity_before: np.ndarray = field(repr=False)
     equity_after: np.ndarray = field(repr=False)
     loss: np.ndarray = field(repr=False)
@@ -499,7 +238,6 @@ class SystemResult:
     price_after: np.ndarray = field(repr=False)
     redemption_value: np.ndarray = field(repr=False)
     price_round: np.ndarray = field(repr=False)
-    external_assets: np.ndarray = field(repr=False)
     position_state: Any = field(repr=False)
     position_bad_debt: np.ndarray = field(repr=False)
     health_before: np.ndarray = field(repr=False)
@@ -511,21 +249,10 @@ class SystemResult:
     total_loss: float = 0.0
     total_bad_debt: float = 0.0
     total_liquidated: float = 0.0
-    external_creditor_loss: float = 0.0
-    total_shortfall: float = 0.0
-    n_defaults: int = 0
-    converged: bool = True
-    iterations: int = 0
-    residual: float = 0.0
     conservation_residual: float = 0.0
     value_lost: float = 0.0
-    default_costs: float = 0.0
     default_costs_before: float = 0.0
-    status: int = 0
-    message: str = ""
-    alpha: float = 1.0
-    beta: float = 1.0
-    method: str = "mechanics"
+    method: str = "joint-fixed-point"
 
     @property
     def rounds(self) -> int:
@@ -551,13 +278,14 @@ class SystemResult:
         })
 
     def _token_mask(self) -> np.ndarray:
+        """Priced nodes: tokens (:meth:`~exposure.network.ExposureNetwork.is_token`), base assets, and
+        every node held or posted in a position."""
         net = self.network
-        mask = np.isin(self.kinds, ["token", "asset"])
-        if "issuer" in net.nodes.columns:
-            mask |= net.nodes["issuer"].notna().to_numpy()
-        for table, cols in ((net.holdings, ("token",)), (net.positions, ("collateral_token", "debt_token"))):
-            for c in cols:
-                if len(table):
+        mask = net.is_token() | (self.kinds == "asset")
+        for spec in (EDGE_KINDS["holding"], EDGE_KINDS["collateral"]):
+            table = getattr(net, spec.table)
+            for c in spec.refs:
+                if len(table) and c in ("token", "collateral_token", "debt_token"):
                     mask[np.asarray(table[c].cat.codes)] = True
         return mask
 
@@ -614,6 +342,10 @@ class SystemResult:
             "converged": bool(self.converged), "iterations": int(self.iterations),
             "residual": float(self.residual), "conservation_residual": float(self.conservation_residual),
         }
+
+    def _claims_clearing(self):
+        """The clearing of the last round (its claims repriced, prices and positions held fixed)."""
+        return self.clearing
 
     def __repr__(self) -> str:
         s = self.summary()
@@ -713,18 +445,15 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
     >>> res.summary()["converged"], round(res.total_bad_debt, 6), round(res.total_liquidated, 6)
     (True, 32.380952, 100.0)
     """
-    if not (0.0 <= float(alpha) <= 1.0 and 0.0 <= float(beta) <= 1.0):
-        raise ValueError(f"alpha and beta must be in [0, 1]. Got alpha={alpha!r}, beta={beta!r} instead.")
-    if not (float(tol) > 0 and math.isfinite(tol)):
-        raise ValueError(f"The 'tol' parameter of solve_system must be a positive number. Got {tol!r} instead.")
-    if int(max_iter) < 1:
-        raise ValueError(f"The 'max_iter' parameter of solve_system must be >= 1. Got {max_iter!r} instead.")
-    from .clearing import result_from_vectors
+    alpha = check_number(alpha, "alpha", "solve_system", lo=0.0, hi=1.0)
+    beta = check_number(beta, "beta", "solve_system", lo=0.0, hi=1.0)
+    tol = check_number(tol, "tol", "solve_system", lo=0.0, lo_open=True)
+    max_iter = check_number(max_iter, "max_iter", "solve_system", lo=1, integer=True)
     shock = MarketShock.coerce(shock)
     vec = shock.vectors(network)
     base = MarketShock().vectors(network)
     model = MechanicsModel.from_network(network)
-    kw = dict(alpha=float(alpha), beta=float(beta), tol=float(tol), max_iter=int(max_iter))
+    kw = dict(alpha=alpha, beta=beta, tol=tol, max_iter=max_iter)
     after = _run(model, vec, **kw)
     before = after if shock.is_empty else _run(model, base, **kw)
     x = network.external_liabilities
@@ -746,13 +475,13 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
         bad_node = liq_node = np.zeros(n)
     gaps = [_balance_gap(s, kw["alpha"], kw["beta"]) for s in (after, before)]
     conservation = max(g / sc for g, sc, _ in gaps)
-    status = 0 if after.converged else (2 if "clearing" in after.message else 1)
+    status = after.status if not after.converged else before.status
     inner = after.inner
     default_round = after.default_round
     if not model.has_mechanics and inner is not None:
         default_round = np.asarray(inner.default_round, dtype=np.int64)
     result = SystemResult(
-        network=network, node_ids=network.node_ids, kinds=np.asarray(model_kinds(network), dtype=object),
+        network=network, node_ids=network.node_ids, kinds=np.asarray(network.kinds, dtype=object),
         obligations=after.pbar, payments=after.payments,
         recovery=np.divide(after.payments, after.pbar, out=np.ones(n), where=after.pbar > 0),
         assets=after.assets, equity=eq_a, defaulted=after.defaulted, default_round=default_round,
@@ -773,16 +502,28 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
         value_lost=float(np.sum(before.e) - np.sum(after.e)), default_costs=gaps[0][2],
         default_costs_before=gaps[1][2],
         message=after.message if before.converged else f"unshocked state: {before.message}",
-        alpha=kw["alpha"], beta=kw["beta"],
-        method="eisenberg-noe" if kw["alpha"] == kw["beta"] == 1.0 else "rogers-veraart",
+        alpha=kw["alpha"], beta=kw["beta"], n_rounds=int(after.iterations),
     )
-    if not result.converged:
-        msg = f"solve_system did not converge: {result.message}"
-        if strict:
-            raise ConvergenceError(msg, result)
-        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
-    return result
+    return report(result, strict=strict, what="solve_system did not converge")
 
 
-def model_kinds(network) -> np.ndarray:
-    return network.nodes["kind"].to_numpy(dtype=object)
+def clear(network, shock=None, *, alpha: float = 1.0, beta: float = 1.0, method: str = "fictitious-default",
+          tol: float = 1e-9, max_iter: int | None = None, strict: bool = False) -> ClearingResult:
+    """Clear ``network``: Eisenberg–Noe when ``α = β = 1``, Rogers–Veraart otherwise.
+
+    See :func:`exposure.clearing.eisenberg_noe` and :func:`exposure.clearing.rogers_veraart` for
+    the parameters.
+
+    On a network with holdings or secured positions (format version 2) the clearing of the claims
+    alone would leave out what those edges are worth, so ``clear`` solves the full cross-collateral
+    mechanics instead (:func:`solve_system`) and the :class:`~exposure.clearing.ClearingResult` it
+    returns is a :class:`SystemResult`, with ``bad_debt``, ``liquidated``, ``equity_before`` and
+    ``loss`` on top of the clearing fields; ``max_iter`` then bounds the rounds of the joint fixed
+    point (default 1000) and ``method`` is not used. :func:`~exposure.clearing.eisenberg_noe` and
+    :func:`~exposure.clearing.rogers_veraart` always clear the claims alone.
+    """
+    if network.has_mechanics:
+        return solve_system(network, shock or None, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter or 1000,
+                            strict=strict)
+    return report(clear_claims(network, shock, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter),
+                  strict=strict, what="Clearing did not converge")

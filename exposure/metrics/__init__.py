@@ -51,10 +51,10 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from .network import ExposureNetwork
+from ..network import ExposureNetwork, leverage_ratio
+from ..schema import EDGE_KINDS
 
-__all__ = ["summarize", "NetworkSummary", "exposure_graph", "double_counting", "shortest_cycles",
-           "face_value_balance_sheets"]
+__all__ = ["summarize", "NetworkSummary", "exposure_graph", "double_counting", "shortest_cycles"]
 
 
 @dataclass(frozen=True)
@@ -95,20 +95,20 @@ def _codes(col) -> np.ndarray:
 
 
 def exposure_graph(net: ExposureNetwork) -> sp.csr_array:
-    """n × n adjacency (face values) of every edge, pointing debtor-side → creditor-side.
+    """n × n adjacency (face values) of every edge, pointing from the side that owes to the side owed.
 
-    Claims ``debtor → creditor`` (``L``, plus claims on base assets), holdings
-    ``token → holder``, secured positions ``borrower → lender`` (their debt).
+    One entry per edge, in its own direction (:attr:`exposure.schema.EdgeKind.ends`): claims
+    ``debtor → creditor`` (``L``, plus claims on base assets), holdings ``token → holder``,
+    secured positions ``borrower → lender`` (their debt).
     """
     n = net.n
     rows, cols, vals = [], [], []
-    for table, (a, b), amt in ((net.claims, ("debtor", "creditor"), "amount"),
-                               (net.holdings, ("token", "holder"), "amount"),
-                               (net.positions, ("borrower", "lender"), "debt")):
+    for spec in EDGE_KINDS.values():
+        table, own = getattr(net, spec.table), spec.obligations[0]
         if len(table):
-            rows.append(_codes(table[a]))
-            cols.append(_codes(table[b]))
-            vals.append(table[amt].to_numpy(dtype=np.float64))
+            rows.append(_codes(table[own.owes]))
+            cols.append(_codes(table[own.owed]))
+            vals.append(table[own.amount].to_numpy(dtype=np.float64))
     if not rows:
         return sp.csr_array((n, n), dtype=np.float64)
     A = sp.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
@@ -162,28 +162,6 @@ def shortest_cycles(A: sp.csr_array, starts: np.ndarray, max_cycles: int = 10) -
     return sorted(found.values(), key=lambda c: (len(c), c))[:max_cycles]
 
 
-def face_value_balance_sheets(net: ExposureNetwork) -> tuple[np.ndarray, np.ndarray]:
-    """Total assets and obligations of each node at face value and reference prices.
-
-    Version 1: ``e + Lᵀ·1`` and ``p̄ = L·1 + x`` (:mod:`exposure.network`). Version 2 adds
-    holdings at face value to the holder, and values a secured position (collateral
-    ``C``, debt ``D``) as :mod:`exposure.mechanics` does before any shock: ``min(C, D)``
-    to the lender and ``max(0, C − D)`` to the borrower (non-recourse).
-    """
-    n = net.n
-    assets = net.total_assets().astype(np.float64, copy=True)
-    obligations = net.total_obligations().astype(np.float64, copy=True)
-    if len(net.holdings):
-        assets += np.bincount(_codes(net.holdings["holder"]), weights=net.holdings["amount"].to_numpy(float),
-                              minlength=n)
-    if len(net.positions):
-        C = net.positions["collateral"].to_numpy(float)
-        D = net.positions["debt"].to_numpy(float)
-        assets += np.bincount(_codes(net.positions["lender"]), weights=np.minimum(C, D), minlength=n)
-        assets += np.bincount(_codes(net.positions["borrower"]), weights=np.maximum(C - D, 0.0), minlength=n)
-    return assets, obligations
-
-
 def summarize(net: ExposureNetwork, *, top: int = 10, max_cycles: int = 10, max_starts: int = 20
               ) -> NetworkSummary:
     """Statistics of ``net``.
@@ -216,7 +194,7 @@ def summarize(net: ExposureNetwork, *, top: int = 10, max_cycles: int = 10, max_
     ids = net.node_ids.to_numpy(dtype=object)
     kinds = pd.Series(net.kinds, dtype=object)
     e, x = net.external_assets, net.external_liabilities
-    assets, obligations = face_value_balance_sheets(net)
+    assets, obligations = net.balance_sheet()
     equity = assets - obligations
     nodes_by_kind = (pd.DataFrame({"kind": kinds, "external_assets": e, "external_liabilities": x,
                                    "total_assets": assets, "equity": equity})
@@ -226,20 +204,19 @@ def summarize(net: ExposureNetwork, *, top: int = 10, max_cycles: int = 10, max_
                      .reset_index())
     edge_rows = []
     exposures = []
-    for name, table, (a, b), amt in (("claim", net.claims, ("debtor", "creditor"), "amount"),
-                                     ("holding", net.holdings, ("holder", "token"), "amount"),
-                                     ("collateral", net.positions, ("lender", "borrower"), "debt")):
+    for name, spec in EDGE_KINDS.items():
+        table, own = getattr(net, spec.table), spec.obligations[0]
         if not len(table):
             continue
-        v = table[amt].to_numpy(dtype=np.float64)
+        v = table[own.amount].to_numpy(dtype=np.float64)
         rel = table["relation"].astype(object).fillna("") if "relation" in table.columns else pd.Series([""] * len(table))
         for r, grp in pd.DataFrame({"r": rel.to_numpy(), "v": v}).groupby("r", sort=True):
             edge_rows.append({"kind": name, "relation": r or None, "edges": len(grp), "amount": float(grp["v"].sum())})
         k = min(top, len(v))
         idx = np.argpartition(-v, k - 1)[:k] if k < len(v) else np.arange(len(v))
         for i in idx:
-            exposures.append({"kind": name, "exposed": str(table[b if name == "claim" else a].iat[i]),
-                              "to": str(table[a if name == "claim" else b].iat[i]), "amount": float(v[i])})
+            exposures.append({"kind": name, "exposed": str(table[own.owed].iat[i]), "to": str(table[own.owes].iat[i]),
+                              "amount": float(v[i])})
     edges_by_kind = pd.DataFrame(edge_rows, columns=["kind", "relation", "edges", "amount"])
     largest = (pd.DataFrame(exposures, columns=["kind", "exposed", "to", "amount"])
                .sort_values("amount", ascending=False, kind="stable").head(top).reset_index(drop=True))
@@ -273,9 +250,7 @@ def summarize(net: ExposureNetwork, *, top: int = 10, max_cycles: int = 10, max_
         "cycle": [" -> ".join(str(ids[i]) for i in c + c[:1]) for c in cycles],
         "min_amount": [float(min(A[c[j], c[(j + 1) % len(c)]] for j in range(len(c)))) for c in cycles],
     })
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lev = np.where(equity > 0, assets / np.where(equity > 0, equity, 1.0), np.inf)
-    lev[(assets == 0) & (equity <= 0)] = np.nan
+    lev = leverage_ratio(assets, equity)
     finite = lev[np.isfinite(lev)]
     order = np.argsort(-np.where(np.isnan(lev), -np.inf, lev), kind="stable")[:top]
     leverage = pd.DataFrame({"node": ids[order], "kind": net.kinds[order], "total_assets": assets[order],

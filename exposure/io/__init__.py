@@ -28,15 +28,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ._io_common import format_error, locate, read_bytes, source_name
-from ._io_convert import graph_frames, to_frames, to_networkx, write_csv, write_json
-from ._io_csv import read_csv_graph
-from ._io_json import parse_json_graph, schema_problems
-from ._io_table import read_exposure_table
-from ._io_xml import parse_xml_graph, write_xml
-from ._validation import build_tables, sort_problems
-from .exceptions import GraphFormatError, InvalidNetworkError, Problem
-from .network import ExposureNetwork
+from ._common import format_error, locate, read_bytes, source_name
+from ._convert import atomic_write, graph_frames, to_frames, to_networkx, write_csv, write_json
+from ._csv import read_csv_graph
+from ._json import parse_json_graph, schema_problems
+from ._table import read_exposure_table
+from ._xml import parse_xml_graph, write_xml
+from .._validation import build_tables, sort_problems
+from ..exceptions import GraphFormatError, InvalidNetworkError, Problem
+from ..network import ExposureNetwork
 
 __all__ = ["read_graph", "check_graph", "write_graph", "to_frames", "from_frames", "to_networkx",
            "from_networkx", "read_exposure_table", "FORMATS"]
@@ -266,8 +266,6 @@ def write_graph(network: ExposureNetwork, dest, format: str | None = None) -> No
     metadata. In CSV, list or object metadata are written as JSON text; GEXF keeps
     only the graph's name of the top-level metadata.
     """
-    from ._io_convert import atomic_write
-
     fmt = _dest_format(dest, format)
     if fmt == "json":
         write_json(network, dest)

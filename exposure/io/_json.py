@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+from importlib import resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._io_common import decode_text, format_error, locate, object_frame
-from ._validation import _describe, sort_problems
-from .exceptions import Problem
+from ._common import decode_text, format_error, locate, object_frame
+from .._validation import _describe, build_tables, sort_problems
+from ..exceptions import GraphFormatError, InvalidNetworkError, Problem
+from ..network import ExposureNetwork
 
 __all__ = ["parse_json_graph", "JsonLocator", "json_path", "FORMAT_NAME", "VERSIONS", "document_to_frames",
            "schema_problems", "graph_schema"]
@@ -176,10 +178,6 @@ def parse_json_text(text: str, name: str) -> Any:
 
 def parse_json_graph(data, name: str, *, strict: bool = True):
     """Read a JSON graph document; return ``(network, problems)`` (see :func:`exposure.io.read_graph`)."""
-    from ._validation import build_tables
-    from .exceptions import GraphFormatError, InvalidNetworkError
-    from .network import ExposureNetwork
-
     text = decode_text(data, name)
     doc = parse_json_text(text, name)
     if not isinstance(doc, dict):
@@ -239,7 +237,6 @@ def _parse_path(path: str) -> list:
 
 def graph_schema() -> dict:
     """The JSON Schema of the graph format shipped in ``exposure/schemas/graph.schema.json``."""
-    from importlib import resources
     return json.loads(resources.files("exposure").joinpath("schemas/graph.schema.json").read_text("utf-8"))
 
 

@@ -4,7 +4,7 @@ Before networkx sees the bytes, :mod:`defusedxml` parses them with DTDs,
 entity declarations and external references forbidden; a document that has
 any of them is rejected (no entity expansion, no network or file access).
 The graph is then read by networkx and converted with the edge direction of
-:mod:`exposure._io_convert` (edge attribute ``kind``, ``claim`` when absent;
+:mod:`exposure.io._convert` (edge attribute ``kind``, ``claim`` when absent;
 ``amount``). Problems are located by element (``edge 'a' -> 'b'``), since
 the XML parser does not keep line numbers.
 """
@@ -15,7 +15,7 @@ import io
 import json
 import re
 
-from ._io_common import decode_text, format_error
+from ._common import decode_text, format_error
 
 __all__ = ["parse_xml_graph", "write_xml"]
 

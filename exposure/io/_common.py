@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from .exceptions import GraphFormatError, Problem
+from ..exceptions import GraphFormatError, Problem
+from ..schema import EDGE_KINDS, V2_NODE_FIELDS
 
 __all__ = ["source_name", "read_bytes", "decode_text", "format_error", "locate", "object_frame", "infer_version"]
 
@@ -113,8 +114,5 @@ def object_frame(rows: list[dict]) -> pd.DataFrame:
 def infer_version(node_columns, edge_kinds) -> int:
     """Format version of an input that does not declare one (CSV, GEXF, networkx):
     2 when it uses an edge kind or a node field of version 2, else 1."""
-    from .network import EDGE_KINDS, NODE_FIELDS
-
     v2_kinds = {k for k, s in EDGE_KINDS.items() if s.version > 1}
-    v2_fields = {f for f, spec in NODE_FIELDS.items() if spec[-1] > 1} | {"issuer", "denomination"}
-    return 2 if (v2_kinds & set(edge_kinds)) or (v2_fields & set(node_columns)) else 1
+    return 2 if (v2_kinds & set(edge_kinds)) or (V2_NODE_FIELDS & set(node_columns)) else 1

@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io_common import decode_text, format_error, infer_version, locate
-from ._validation import sort_problems
-from .exceptions import GraphFormatError, InvalidNetworkError, Problem
-from .network import EDGE_KINDS
+from ._common import decode_text, format_error, infer_version, locate
+from .._validation import build_tables, sort_problems
+from ..exceptions import GraphFormatError, InvalidNetworkError, Problem
+from ..network import ExposureNetwork
+from ..schema import EDGE_KINDS
 
 __all__ = ["read_csv_graph", "csv_paths", "read_csv_table", "line_numbers"]
 
@@ -230,9 +231,6 @@ def _empty_to_missing(frame: pd.DataFrame, keep: set) -> pd.DataFrame:
 
 def read_csv_graph(source, *, strict: bool = True):
     """Read a CSV graph (directory or pair); return ``(network, problems)``."""
-    from ._validation import build_tables
-    from .network import ExposureNetwork
-
     nodes_path, edges_path = csv_paths(source)
     nodes = read_csv_table(nodes_path, text=_TEXT_COLUMNS)
     ids = nodes["id"].to_numpy(dtype=object) if "id" in nodes.columns else np.zeros(0, dtype=object)
