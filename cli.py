@@ -13,23 +13,29 @@ Conventions shared by every command:
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import sys
-import tempfile
 import warnings
 
 import click
-import numpy as np
 import pandas as pd
+from click.core import ParameterSource
 
 import exposure
-from exposure.exceptions import ConvergenceError, ConvergenceWarning, ExposureError
+from exposure.exceptions import ConvergenceError, ConvergenceWarning, ExposureError, InvalidShockError
+from exposure.clearing import METHODS as CLEARING_METHODS
+from exposure.contagion import METHODS as CONTAGION_METHODS
+from exposure.io import FORMATS as INPUT_FORMATS
+from exposure.io import check_graph, read_graph
+from exposure.io.output import FORMATS, frame_records, render, write_text
+from exposure.io.scenarios import read_scenarios, select_scenarios
+from exposure.metrics import summarize
+from exposure.shocks import parse_shock, read_shock_file
+from exposure.stress import reverse_stress, run_scenarios
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-FORMATS = ("table", "csv", "json")
-INPUT_FORMATS = ("json", "csv", "graphml", "gexf", "table")
+ALPHA_HELP = "Share of external assets a defaulting node realises (Rogers-Veraart)."
+BETA_HELP = "Share of claims on others a defaulting node realises (Rogers-Veraart)."
 
 
 # --------------------------------------------------------------------------- errors
@@ -106,16 +112,40 @@ def shock_options(fn):
                         help="Cut NODE's external assets by FRACTION (0..1). Repeatable, once per node.")(fn)
 
 
+def recovery_options(alpha_help: str, beta_help: str):
+    """``--alpha`` and ``--beta``: Rogers-Veraart recovery rates, 1 (Eisenberg-Noe) by default."""
+    def wrap(fn):
+        fn = click.option("--beta", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+                          help=beta_help)(fn)
+        return click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+                            help=alpha_help)(fn)
+    return wrap
+
+
+def solver_options(*, tol: float, tol_help: str, max_iter: int | None, max_iter_min: int, max_iter_help: str,
+                   strict_help: str, tol_min_open: bool = True):
+    """``--tol``, ``--max-iter`` and ``--strict``, with each command's defaults and words."""
+    def wrap(fn):
+        fn = click.option("--strict", is_flag=True, help=strict_help)(fn)
+        fn = click.option("--max-iter", type=click.IntRange(max_iter_min), default=max_iter,
+                          show_default=max_iter is not None, help=max_iter_help)(fn)
+        return click.option("--tol", type=click.FloatRange(0.0, None, min_open=tol_min_open), default=tol,
+                            show_default=True, help=tol_help)(fn)
+    return wrap
+
+
 def load_graph(graph: str, input_format: str | None):
     """Load GRAPH through the library loader."""
-    from exposure.io import read_graph
     return read_graph(graph, format=input_format)
+
+
+def given_options(ctx: click.Context, names) -> dict:
+    """The options among ``names`` that the user gave on the command line (not left at a default)."""
+    return {n: ctx.params[n] for n in names if ctx.get_parameter_source(n) is not ParameterSource.DEFAULT}
 
 
 def collect_shocks(shocks, shock_file) -> dict[str, float]:
     """Merge ``--shock`` and ``--shock-file``; a node given twice is an error."""
-    from exposure.shocks import parse_shock, read_shock_file
-    from exposure.exceptions import InvalidShockError
     out = parse_shock(shocks)
     if shock_file:
         for node, f in read_shock_file(shock_file).items():
@@ -131,91 +161,10 @@ def resolve_format(fmt: str | None, output: str = "-") -> str:
     return "table" if output == "-" and sys.stdout.isatty() else "json"
 
 
-# -------------------------------------------------------------------------- output
-def jsonable(obj):
-    """Convert numpy / pandas values to plain JSON values; NaN and infinities become null."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return frame_records(obj)
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        return x if math.isfinite(x) else None
-    if obj is pd.NA or obj is None:
-        return None
-    return obj
-
-
-def frame_records(frame: pd.DataFrame) -> list[dict]:
-    cols = list(frame.columns)
-    return [jsonable(dict(zip(cols, row))) for row in frame.itertuples(index=False, name=None)]
-
-
-def frame_csv(frame: pd.DataFrame) -> str:
-    """CSV text: booleans as true/false, floats with full precision (repr round-trips)."""
-    out = frame.copy()
-    for c in out.columns:
-        if out[c].dtype == bool:
-            out[c] = np.where(out[c], "true", "false")
-    return out.to_csv(index=False, float_format="%.17g", lineterminator="\n")
-
-
-def frame_table(frame: pd.DataFrame, title: str | None = None) -> str:
-    """A human-readable table."""
-    if frame.empty:
-        body = "(no rows)"
-    else:
-        with pd.option_context("display.max_rows", None, "display.max_columns", None,
-                               "display.width", 200, "display.float_format", _fmt_float):
-            body = frame.to_string(index=False)
-    return (f"{title}\n{body}\n" if title else f"{body}\n")
-
-
-def _fmt_float(x: float) -> str:
-    if not math.isfinite(x):
-        return str(x)
-    if 1e4 <= abs(x) < 1e15:
-        return f"{x:,.0f}"                 # amounts in USD: whole units with thousands separators
-    return f"{x:.6g}"
-
-
-def write_output(text: str, output: str = "-") -> None:
-    """Write to stdout, or to OUTPUT through a temporary file renamed into place."""
-    if output == "-":
-        click.echo(text, nl=False)
-        return
-    directory = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(prefix=".exposure-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def emit(fmt: str, output: str, *, frame: pd.DataFrame | None = None, obj=None,
          tables: list[tuple[str, pd.DataFrame]] | None = None) -> None:
-    """Write a result: ``frame`` for csv, ``obj`` for json, ``tables`` (title, frame) for table."""
-    if fmt == "csv":
-        text = frame_csv(frame)
-    elif fmt == "json":
-        text = json.dumps(jsonable(obj if obj is not None else frame_records(frame)), indent=2,
-                          allow_nan=False) + "\n"
-    else:
-        parts = tables if tables is not None else [(None, frame)]
-        text = "\n".join(frame_table(f, t) for t, f in parts)
-    write_output(text, output)
+    """Write a result through the library's output layer (:mod:`exposure.io.output`)."""
+    write_text(render(fmt, frame=frame, obj=obj, tables=tables), output)
 
 
 # ========================================================================= commands
@@ -248,8 +197,6 @@ def validate_command(graph, input_format, nodes_file, mapping, fmt, output):
         exposure validate graphs/defi.json
         exposure validate my-graph/ --format csv
     """
-    from exposure.io import check_graph
-
     fmt = resolve_format(fmt, output)
     net, problems = check_graph(graph, input_format, version=int(mapping), nodes=nodes_file)
     frame = pd.DataFrame([{"severity": p.severity, "file": p.file, "location": p.location, "node": p.node,
@@ -263,7 +210,7 @@ def validate_command(graph, input_format, nodes_file, mapping, fmt, output):
            "problems": frame_records(frame)}
     if fmt == "table":
         text = "\n".join(str(p) for p in problems) + ("\n" if problems else "")
-        write_output(text, output)
+        write_text(text, output)
     else:
         emit(fmt, output, frame=frame, obj=obj)
     name = "<stdin>" if graph == "-" else graph
@@ -296,9 +243,6 @@ def info_command(graph, input_format, nodes_file, mapping, top, max_cycles, fmt,
         exposure info graphs/defi.json
         exposure info graphs/defi.json --format json --top 5
     """
-    from exposure.io import read_graph
-    from exposure.metrics import summarize
-
     fmt = resolve_format(fmt, output)
     net = read_graph(graph, input_format, version=int(mapping), nodes=nodes_file)
     for p in net.problems:
@@ -327,16 +271,12 @@ def clearing_output(result) -> tuple[pd.DataFrame, dict]:
 @cli.command("clear")
 @graph_argument
 @shock_options
-@click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
-              help="Share of external assets a defaulting node realises (Rogers-Veraart).")
-@click.option("--beta", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
-              help="Share of claims on others a defaulting node realises (Rogers-Veraart).")
-@click.option("--method", type=click.Choice(["fictitious-default", "fixed-point"]), default="fictitious-default",
+@recovery_options(ALPHA_HELP, BETA_HELP)
+@click.option("--method", type=click.Choice(CLEARING_METHODS), default="fictitious-default",
               show_default=True, help="Clearing algorithm; both give the same payments to --tol.")
-@click.option("--tol", type=click.FloatRange(0.0, None, min_open=True), default=1e-9, show_default=True,
-              help="Relative tolerance of the default test, the stopping rule and the residual.")
-@click.option("--max-iter", type=click.IntRange(0), default=None, help="Maximum number of sweeps [default: 100000].")
-@click.option("--strict", is_flag=True, help="Exit with code 3 instead of warning when the solver does not converge.")
+@solver_options(tol=1e-9, tol_help="Relative tolerance of the default test, the stopping rule and the residual.",
+                max_iter=None, max_iter_min=0, max_iter_help="Maximum number of sweeps [default: 100000].",
+                strict_help="Exit with code 3 instead of warning when the solver does not converge.")
 @output_options
 def clear_command(graph, input_format, shocks, shock_file, alpha, beta, method, tol, max_iter, strict, fmt,
                   output):
@@ -359,11 +299,9 @@ def clear_command(graph, input_format, shocks, shock_file, alpha, beta, method, 
         exposure clear graphs/chain.json --shock a=0.5 --format csv
         exposure clear graphs/defi-v1.json --alpha 0.9 --beta 0.95 --format json
     """
-    from exposure import clear
-
     net = load_graph(graph, input_format)
     shock = collect_shocks(shocks, shock_file)
-    result = clear(net, shock or None, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter,
+    result = exposure.clear(net, shock or None, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter,
                    strict=strict)
     frame, summary = clearing_output(result)
     fmt = resolve_format(fmt, output)
@@ -382,17 +320,12 @@ REVERSE_TYPES = ("price", "depeg", "asset_loss", "forged_supply")
 @click.argument("scenario_file", required=False, type=click.Path(allow_dash=True, dir_okay=False))
 @click.option("--scenario", "names", multiple=True, metavar="NAME",
               help="Run only this scenario (repeatable) [default: every scenario of the file].")
-@click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
-              help="Share of external assets a defaulting node realises (Rogers-Veraart).")
-@click.option("--beta", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
-              help="Share of claims on others a defaulting node realises (Rogers-Veraart).")
+@recovery_options(ALPHA_HELP, BETA_HELP)
 @click.option("--detail", type=click.Choice(["summary", "nodes", "tokens"]), default="summary", show_default=True,
               help="Table for csv and table output; json holds every table.")
-@click.option("--tol", type=click.FloatRange(0.0, None, min_open=True), default=1e-9, show_default=True,
-              help="Largest change of a price, payment or liquidation in the last round of the joint loop.")
-@click.option("--max-iter", type=click.IntRange(1), default=1000, show_default=True,
-              help="Maximum number of rounds of the joint loop.")
-@click.option("--strict", is_flag=True, help="Exit with code 3 instead of warning when a solve does not converge.")
+@solver_options(tol=1e-9, tol_help="Largest change of a price, payment or liquidation in the last round of the "
+                "joint loop.", max_iter=1000, max_iter_min=1, max_iter_help="Maximum number of rounds of the joint loop.",
+                strict_help="Exit with code 3 instead of warning when a solve does not converge.")
 @click.option("--reverse", is_flag=True, help="Reverse stress: the smallest shock that breaches --target.")
 @click.option("--shock-type", type=click.Choice(REVERSE_TYPES), default=None,
               help="With --reverse: the kind of shock searched (price and depeg: size = fall of the price).")
@@ -436,10 +369,6 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
         exposure stress graphs/defi.json graphs/scenarios.json --scenario kelp-forged-supply --detail nodes
         exposure stress graphs/defi.json --reverse --shock-type depeg --node all --target "bad_debt>1e8"
     """
-    from exposure.exceptions import ConvergenceError as _ConvergenceError
-    from exposure.io.scenarios import read_scenarios, select_scenarios
-    from exposure.stress import reverse_stress, run_scenarios
-
     reverse_only = {"--shock-type": shock_type, "--node": nodes, "--target": target,
                     "--max-shock": max_shock, "--scan": scan, "--jobs": jobs,
                     "--precision": precision if precision != 1e-4 else None}
@@ -473,10 +402,7 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
         n_jobs = jobs or None
         result = reverse_stress(net, shock_type, node, target, precision=precision, max_shock=max_shock,
                                 scan=scan, base=base, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter,
-                                n_jobs=n_jobs)
-        if strict and not result.converged:
-            raise _ConvergenceError("reverse stress: some solves of the system did not converge "
-                                    "(see the converged column).", result)
+                                n_jobs=n_jobs, strict=strict)
         where = "without any shock" if base is None else f"under scenario {base.name!r} alone"
         click.echo(f"{result.target.metric} {where}: {result.value_at_zero:.6g}; precision "
                    f"{result.precision:g} x {result.max_shock:g}", err=True)
@@ -493,8 +419,8 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
 
 
 # ------------------------------------------------------------------------------ rank
-RANK_METHODS = ("debtrank", "differential-debtrank", "furfine", "impact", "vulnerability", "amplification",
-                "pagerank", "katz", "eigenvector", "all")
+RANK_METHODS = (*CONTAGION_METHODS, "all")
+RANK_OPTIONS = ("shock_size", "alpha", "beta", "initial_distress", "value", "lgd", "tol", "max_iter")
 
 
 @cli.command("rank")
@@ -503,10 +429,8 @@ RANK_METHODS = ("debtrank", "differential-debtrank", "furfine", "impact", "vulne
               help="Scoring method; 'all' shows every method side by side with Kendall's tau between them.")
 @click.option("--top", type=click.IntRange(1), default=None, help="Show the first N ranks only.")
 @shock_options
-@click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
-              help="Rogers-Veraart recovery on external assets (impact, vulnerability, amplification).")
-@click.option("--beta", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
-              help="Rogers-Veraart recovery on claims on others.")
+@recovery_options("Rogers-Veraart recovery on external assets (impact, vulnerability, amplification).",
+                  "Rogers-Veraart recovery on claims on others.")
 @click.option("--shock-size", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0, show_default=True,
               help="Fraction of its external assets each node loses in turn (impact, vulnerability).")
 @click.option("--initial-distress", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
@@ -516,13 +440,14 @@ RANK_METHODS = ("debtrank", "differential-debtrank", "furfine", "impact", "vulne
                                       "obligations or equity.")
 @click.option("--lgd", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="Furfine: loss given default.")
-@click.option("--tol", type=click.FloatRange(0.0, None), default=1e-10, show_default=True,
-              help="Differential DebtRank: increments at or below tol are not propagated.")
-@click.option("--max-iter", type=click.IntRange(0), default=10_000, show_default=True,
-              help="Iteration limit of differential DebtRank and of the centralities' power iterations.")
-@click.option("--strict", is_flag=True, help="Exit with code 3 instead of warning when a run does not converge.")
+@solver_options(tol=1e-10, tol_min_open=False,
+                tol_help="Differential DebtRank: increments at or below tol are not propagated; impact, "
+                "vulnerability, amplification: tolerance of the clearings.", max_iter=10_000, max_iter_min=0,
+                max_iter_help="Iteration limit of differential DebtRank, the clearings and the centralities' "
+                "power iterations.", strict_help="Exit with code 3 instead of warning when a run does not converge.")
 @output_options
-def rank_command(graph, input_format, method, top, shocks, shock_file, alpha, beta, shock_size,
+@click.pass_context
+def rank_command(ctx, graph, input_format, method, top, shocks, shock_file, alpha, beta, shock_size,
                  initial_distress, value, lgd, tol, max_iter, strict, fmt, output):
     """Rank nodes by how much distress they spread (rank 1 = most systemic).
 
@@ -541,13 +466,11 @@ def rank_command(graph, input_format, method, top, shocks, shock_file, alpha, be
         exposure rank graphs/defi.json --method impact --alpha 0.9 --beta 0.9 --format csv
         exposure rank graphs/defi.json --method all --format json
     """
-    from exposure.contagion import rank
-
     net = load_graph(graph, input_format)
     shock = collect_shocks(shocks, shock_file)
-    result = rank(net, method, top=top, shock_size=shock_size, alpha=alpha, beta=beta,
-                  initial_distress=initial_distress, value=value, lgd=lgd, shock=shock or None, tol=tol,
-                  max_iter=max_iter, strict=strict)
+    # only the options given on the command line: one that the method does not take is an error
+    options = given_options(ctx, RANK_OPTIONS)
+    result = exposure.rank(net, method, top=top, shock=shock or None, strict=strict, **options)
     fmt = resolve_format(fmt, output)
     frame = result.to_frame()
     obj = {"method": result.method, "parameters": dict(result.parameters), "ranking": frame}

@@ -9,7 +9,7 @@ from .clearing import ClearingResult, eisenberg_noe, loss_amplification, rogers_
 from .contagion import RankingResult, rank
 from .defi import SystemResult, clear, solve_system
 from .exceptions import (ConvergenceError, ConvergenceWarning, ExposureError, GraphFormatError,
-                         InvalidNetworkError, InvalidShockError, Problem)
+                         InvalidNetworkError, InvalidParameterError, InvalidShockError, Problem)
 from .io import check_graph, from_networkx, read_graph, to_frames, to_networkx, write_graph
 from .io.scenarios import Scenario, read_scenarios
 from .network import ExposureNetwork
@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ExposureNetwork", "EDGE_KINDS", "NODE_KINDS",
-    "ExposureError", "InvalidNetworkError", "GraphFormatError", "InvalidShockError",
+    "ExposureError", "InvalidNetworkError", "GraphFormatError", "InvalidShockError", "InvalidParameterError",
     "ConvergenceError", "ConvergenceWarning", "Problem",
     "ClearingResult", "clear", "eisenberg_noe", "rogers_veraart", "sensitivities", "loss_amplification",
     "MarketShock", "SystemResult", "solve_system",

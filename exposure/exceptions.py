@@ -8,6 +8,7 @@ ValueError`` keeps working for callers that do not know this hierarchy::
     ├── InvalidNetworkError(ExposureError, ValueError)   bad amounts, unknown ids, self-claims...
     │   └── GraphFormatError                             unreadable or malformed file (names file + line/path)
     ├── InvalidShockError(ExposureError, ValueError)     shocks and scenarios
+    ├── InvalidParameterError(ExposureError, ValueError) a parameter of a function out of range or unknown
     └── ConvergenceError(ExposureError, RuntimeError)    only under ``strict=True``; ``.result`` is the partial result
     ConvergenceWarning(UserWarning)                      non-convergence reported, not raised
 
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidNetworkError",
     "GraphFormatError",
     "InvalidShockError",
+    "InvalidParameterError",
     "ConvergenceError",
     "ConvergenceWarning",
     "Problem",
@@ -108,6 +110,14 @@ class GraphFormatError(InvalidNetworkError):
 
 class InvalidShockError(ExposureError, ValueError):
     """A shock or a stress scenario is invalid (unknown node, out-of-range value, duplicate)."""
+
+
+class InvalidParameterError(ExposureError, ValueError):
+    """A parameter of a public function is out of its range, of the wrong type, or unknown to it.
+
+    The message follows one template: ``The 'tol' parameter of clear_vectors must be a finite
+    number > 0. Got 0.0 instead.`` (see :mod:`exposure._params`).
+    """
 
 
 class ConvergenceError(ExposureError, RuntimeError):

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._params import check_vector
 from ._validation import build_tables
 from .exceptions import InvalidNetworkError, Problem
 from .schema import EDGE_KINDS, NODE_FIELDS, NODE_KINDS, ORACLES, EdgeKind
@@ -334,11 +335,7 @@ class ExposureNetwork:
     # ------------------------------------------------------- transformations
     def with_external_assets(self, external_assets) -> "ExposureNetwork":
         """A copy whose total external assets ``e`` are replaced (the model's ``e``, not the declared field)."""
-        e = np.asarray(external_assets, dtype=np.float64)
-        if e.shape != (self.n,):
-            raise ValueError(f"external_assets must have shape ({self.n},). Got {e.shape} instead.")
-        if not np.all(np.isfinite(e)) or (e < 0).any():
-            raise ValueError("external_assets must be finite and non-negative.")
+        e = check_vector(external_assets, "external_assets", "with_external_assets", self.n)
         return _replace(self, external_assets=_freeze(e.copy()))
 
     def claims_view(self) -> "ExposureNetwork":
@@ -355,7 +352,7 @@ class ExposureNetwork:
           the borrower, ``L[c, borrower] += C``.
 
         Amounts are face values at the reference prices; oracles, liquidations and prices are
-        left out (they are :mod:`exposure.mechanics`' business). A network with neither holdings
+        left out (they are :mod:`exposure.defi`' business). A network with neither holdings
         nor positions is returned unchanged. The result is format version 1 and keeps the node
         order, so its vectors line up with this network's.
         """

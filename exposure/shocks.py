@@ -20,20 +20,23 @@ from typing import Mapping
 
 import numpy as np
 
+from ._params import Interval, describe_interval
 from .exceptions import InvalidShockError
 
-__all__ = ["parse_shock", "read_shock_file", "shock_vector", "apply_shock", "MarketShock"]
+__all__ = ["parse_shock", "read_shock_file", "shock_vector", "apply_shock", "MarketShock", "SHOCK_FIELDS"]
 
 
 def _fraction(value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise InvalidShockError(f"The fraction of {where} must be a number in [0, 1]. Got {value!r} instead.")
-    try:
-        f = float(value)
-    except ValueError:
-        raise InvalidShockError(f"The fraction of {where} must be a number in [0, 1]. Got {value!r} instead.") from None
+    """A fraction in [0, 1] from a number or the text of one (``--shock a=0.5``)."""
+    f = math.nan
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            f = float(value)
+        except ValueError:
+            pass
     if not (math.isfinite(f) and 0.0 <= f <= 1.0):
-        raise InvalidShockError(f"The fraction of {where} must be a number in [0, 1]. Got {value!r} instead.")
+        raise InvalidShockError(f"The fraction of {where} must be {describe_interval(0.0, 1.0)}. "
+                                f"Got {value!r} instead.")
     return f
 
 
@@ -101,21 +104,25 @@ def apply_shock(network, shock: Mapping[str, float] | None):
     return network.with_external_assets(network.external_assets * (1.0 - shock_vector(network, shock)))
 
 
-#: MarketShock field -> (lower bound, lower bound allowed, upper bound, upper bound allowed, meaning).
-_SHOCK_FIELDS = {
-    "asset_loss": (0.0, True, 1.0, True, "a fraction of what the node owns"),
-    "asset_loss_amount": (0.0, True, math.inf, False, "a loss in USD"),
-    "price_change": (-1.0, True, math.inf, False, "a relative price change"),
-    "depeg": (-1.0, True, 0.0, True, "a relative fall of the market price"),
-    "forged_supply": (0.0, True, math.inf, False, "unbacked supply as a fraction of the real supply"),
-    "depth_factor": (0.0, False, math.inf, False, "a factor on market depth"),
-}
+@dataclass(frozen=True)
+class ShockField:
+    """One field of a :class:`MarketShock`: its allowed values, its neutral value, its meaning."""
+
+    interval: Interval
+    neutral: float
+    meaning: str
 
 
-def _range_text(lo, lo_ok, hi, hi_ok) -> str:
-    left = "[" if lo_ok else "("
-    right = "]" if hi_ok else ")"
-    return f"in {left}{lo:g}, {'inf' if math.isinf(hi) else f'{hi:g}'}{right}"
+#: The fields of a MarketShock (the scenario format's size fields map onto them,
+#: :data:`exposure.io.scenarios.SHOCK_TYPES`).
+SHOCK_FIELDS: Mapping[str, ShockField] = MappingProxyType({
+    "asset_loss": ShockField(Interval(0.0, 1.0), 0.0, "a fraction of what the node owns"),
+    "asset_loss_amount": ShockField(Interval(0.0, math.inf), 0.0, "a loss in USD"),
+    "price_change": ShockField(Interval(-1.0, math.inf), 0.0, "a relative price change"),
+    "depeg": ShockField(Interval(-1.0, 0.0), 0.0, "a relative fall of the market price"),
+    "forged_supply": ShockField(Interval(0.0, math.inf), 0.0, "unbacked supply as a fraction of the real supply"),
+    "depth_factor": ShockField(Interval(0.0, math.inf, lo_open=True), 1.0, "a factor on market depth"),
+})
 
 
 @dataclass(frozen=True)
@@ -165,7 +172,7 @@ class MarketShock:
     depth_factor: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
-        for name, (lo, lo_ok, hi, hi_ok, meaning) in _SHOCK_FIELDS.items():
+        for name, spec in SHOCK_FIELDS.items():
             raw = getattr(self, name)
             if raw is None:
                 raw = {}
@@ -178,11 +185,10 @@ class MarketShock:
                     raise InvalidShockError(f"MarketShock {name}: node ids must be strings. Got {node!r} instead.")
                 ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
                 x = float(value) if ok else math.nan
-                if not (ok and math.isfinite(x) and (x > lo or (lo_ok and x == lo))
-                        and (x < hi or (hi_ok and x == hi))):
+                if not (ok and spec.interval.contains(x)):
                     raise InvalidShockError(
-                        f"MarketShock {name} of node {node!r} must be {meaning} "
-                        f"{_range_text(lo, lo_ok, hi, hi_ok)}. Got {value!r} instead.")
+                        f"MarketShock {name} of node {node!r} must be {spec.meaning} "
+                        f"{spec.interval.notation()}. Got {value!r} instead.")
                 clean[node] = x
             object.__setattr__(self, name, MappingProxyType(clean))
 
@@ -201,9 +207,7 @@ class MarketShock:
     @property
     def is_empty(self) -> bool:
         """True when no field shocks anything (every value neutral)."""
-        neutral = {"asset_loss": 0.0, "asset_loss_amount": 0.0, "price_change": 0.0, "depeg": 0.0,
-                   "forged_supply": 0.0, "depth_factor": 1.0}
-        return all(v == neutral[k] for k in neutral for v in getattr(self, k).values())
+        return all(v == spec.neutral for k, spec in SHOCK_FIELDS.items() for v in getattr(self, k).values())
 
     def vectors(self, network) -> dict[str, np.ndarray]:
         """The shock as vectors in graph order.
@@ -219,10 +223,9 @@ class MarketShock:
         n = network.n
         index = network.nodes.index
         out = {}
-        for name, neutral in (("asset_loss", 0.0), ("asset_loss_amount", 0.0), ("price_change", 0.0),
-                              ("depeg", 0.0), ("forged_supply", 0.0), ("depth_factor", 1.0)):
+        for name, spec in SHOCK_FIELDS.items():
             values = getattr(self, name)
-            v = np.full(n, neutral)
+            v = np.full(n, spec.neutral)
             if values:
                 ids = list(values)
                 idx = index.get_indexer(ids)

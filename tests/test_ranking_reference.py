@@ -139,7 +139,7 @@ def test_debtrank_matches_the_literal_rule(net, psi, value):
 def test_debtrank_kernel_and_block_agree(net):
     # two algorithms: per-seed traversal vs batched sparse x dense-block rounds
     W, v, seeds = impact_weights(net), economic_value(net), np.arange(net.n)
-    a = K.debtrank_seeds(W, v, seeds, 0.7)
+    a = K.debtrank_seeds(W, v, seeds, 0.7, compiled=True)
     b = K.debtrank_block(W, v, seeds, 0.7)
     np.testing.assert_allclose(a[0], b[0], rtol=1e-12, atol=1e-15)
     for x, y in zip(a[1:], b[1:]):
@@ -154,12 +154,12 @@ def test_debtrank_kernel_keeps_zero_links_and_zero_distress_inert():
     W = impact_weights(net)
     W.data[::3] = 0.0                               # explicit zeros kept in the CSR structure
     v, seeds = economic_value(net), np.arange(net.n)
-    score, rounds, defaults, reached = K.debtrank_seeds(W, v, seeds, 1.0)
+    score, rounds, defaults, reached = K.debtrank_seeds(W, v, seeds, 1.0, compiled=True)
     Wd = W.toarray()
     ref = [debtrank_dense(Wd, v, s, 1.0) for s in seeds]
     np.testing.assert_allclose(score, [r[0] for r in ref], rtol=1e-12, atol=1e-15)
     assert reached.tolist() == [int((r[1] > 0).sum()) for r in ref]
-    z = K.debtrank_seeds(W, v, seeds, 0.0)
+    z = K.debtrank_seeds(W, v, seeds, 0.0, compiled=True)
     assert not z[0].any() and not z[1].any() and not z[2].any() and (z[3] == 1).all()
 
 
@@ -206,8 +206,8 @@ def test_differential_matches_the_literal_rule(net, psi):
 def test_differential_warm_start_plain_and_block_agree(net):
     # three algorithms for the same fixed point: shared-core warm start, plain per-seed, batched
     W, v = impact_weights(net, cap=False), economic_value(net)
-    warm = differential_debtrank_scores(W, v, 1.0, tol=1e-14)
-    plain = differential_debtrank_scores(W, v, 1.0, tol=1e-14, anchor=False)
+    warm = differential_debtrank_scores(W, v, 1.0, tol=1e-14, compiled=True)
+    plain = differential_debtrank_scores(W, v, 1.0, tol=1e-14, anchor=False, compiled=True)
     block = K.differential_block(W, v, np.arange(net.n), 1.0, 1e-14, 100_000)
     np.testing.assert_allclose(warm.score, plain.score, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(block[0], plain.score, rtol=1e-10, atol=1e-13)
@@ -222,9 +222,9 @@ def test_warm_start_is_used_and_exact_on_an_amplifying_network():
     # shared state; the scores equal the plain runs' and the literal rule's
     net = random_network(30, 7, density=0.3, equity_ratio=(0.02, 0.05))
     W, v = impact_weights(net, cap=False), economic_value(net)
-    warm = differential_debtrank_scores(W, v, 1.0, tol=1e-14)
+    warm = differential_debtrank_scores(W, v, 1.0, tol=1e-14, compiled=True)
     assert warm.switched.sum() >= net.n // 2
-    plain = differential_debtrank_scores(W, v, 1.0, tol=1e-14, anchor=False)
+    plain = differential_debtrank_scores(W, v, 1.0, tol=1e-14, anchor=False, compiled=True)
     np.testing.assert_allclose(warm.score, plain.score, rtol=1e-10, atol=1e-13)
     Lam = W.toarray().T
     np.testing.assert_allclose(warm.score, [differential_dense(Lam, v, s, 1.0)[0] for s in range(net.n)],
@@ -288,7 +288,7 @@ def test_furfine_matches_the_round_by_round_rule(net):
 def test_furfine_kernel_and_block_agree(net):
     LG = net.liabilities.copy()
     LG.data = LG.data * 0.6
-    a = K.furfine_seeds(LG, net.equity(), np.arange(net.n))
+    a = K.furfine_seeds(LG, net.equity(), np.arange(net.n), compiled=True)
     b = K.furfine_block(LG, net.equity(), np.arange(net.n))
     np.testing.assert_allclose(a[0], b[0], rtol=1e-12, atol=1e-12)
     for x, y in zip(a[1:], b[1:]):
@@ -299,7 +299,7 @@ def test_furfine_kernel_and_block_agree(net):
 def test_impact_matches_two_full_clearings(net, alpha, beta, f):
     # expected: the clearing engine run from scratch on the base and on each shocked network
     refs = [impact_reference(net, s, f, alpha, beta) for s in range(net.n)]
-    r = impact_scores(net, shock_size=f, alpha=alpha, beta=beta, tol=1e-13)
+    r = impact_scores(net, shock_size=f, alpha=alpha, beta=beta, tol=1e-13, compiled=True)
     scale = max(1.0, net.total_obligations().max())
     np.testing.assert_allclose(r["loss"], [x[0] for x in refs], rtol=1e-8, atol=1e-9 * scale)
     np.testing.assert_array_equal(r["n_defaults"], [x[1] for x in refs])
@@ -307,7 +307,7 @@ def test_impact_matches_two_full_clearings(net, alpha, beta, f):
     np.testing.assert_allclose(r["vulnerability"], vul, rtol=1e-8, atol=1e-9 * scale)
     assert r["converged"].all()
     # the batched Picard gives the same
-    b = impact_scores(net, shock_size=f, alpha=alpha, beta=beta, tol=1e-13, batched=True)
+    b = impact_scores(net, shock_size=f, alpha=alpha, beta=beta, tol=1e-13, compiled=False)
     np.testing.assert_allclose(b["loss"], r["loss"], rtol=1e-8, atol=1e-9 * scale)
     np.testing.assert_array_equal(b["n_defaults"], r["n_defaults"])
 
@@ -358,10 +358,10 @@ def test_renumbering_for_locality_changes_no_score(monkeypatch):
     LG = net.liabilities
     assert K.locality_order(W)[0].tolist() != list(range(net.n))
     runs = {
-        "debtrank": lambda: K.debtrank_seeds(W, v, seeds, 1.0),
-        "differential": lambda: differential_debtrank_scores(Lam, v, 1.0, seeds=seeds, tol=1e-14),
-        "furfine": lambda: K.furfine_seeds(LG, net.equity(), seeds),
-        "impact": lambda: impact_scores(net, seeds=seeds, tol=1e-13),
+        "debtrank": lambda: K.debtrank_seeds(W, v, seeds, 1.0, compiled=True),
+        "differential": lambda: differential_debtrank_scores(Lam, v, 1.0, seeds=seeds, tol=1e-14, compiled=True),
+        "furfine": lambda: K.furfine_seeds(LG, net.equity(), seeds, compiled=True),
+        "impact": lambda: impact_scores(net, seeds=seeds, tol=1e-13, compiled=True),
     }
     renumbered = {k: f() for k, f in runs.items()}
     monkeypatch.setattr(K, "REORDER_MIN_NODES", 10**9)

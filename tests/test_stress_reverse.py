@@ -216,7 +216,7 @@ def test_no_warning_when_everything_converges():
 
 
 def test_automatic_worker_count(monkeypatch):
-    from exposure import stress
+    from exposure.stress import _reverse as stress
 
     monkeypatch.setattr(stress.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(stress.os, "getloadavg", lambda: (0.2, 0.2, 0.2))

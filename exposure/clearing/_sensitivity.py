@@ -33,7 +33,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .._results import Result, report
-from ..exceptions import ConvergenceError
+from ..exceptions import ConvergenceError, InvalidParameterError
 from ._models import clear_claims
 from ._result import ClearingResult
 from ._solvers import _solve_linear
@@ -105,7 +105,7 @@ class ClearingSensitivities(Result):
         """Dense ``J[i, j] = ∂p_i/∂e_j`` (only up to :data:`DENSE_LIMIT` nodes)."""
         n = len(self.node_ids)
         if n > DENSE_LIMIT:
-            raise ValueError(f"payments_jacobian is dense and limited to {DENSE_LIMIT} nodes; the network has "
+            raise InvalidParameterError(f"payments_jacobian is dense and limited to {DENSE_LIMIT} nodes; the network has "
                              f"{n}. Use payments_wrt(j) or loss_amplification instead.")
         return np.column_stack([self.payments_wrt(j) for j in range(n)]) if n else np.zeros((0, 0))
 
@@ -113,7 +113,7 @@ class ClearingSensitivities(Result):
         """Dense ``J[i, j] = ∂E_i/∂e_j`` (only up to :data:`DENSE_LIMIT` nodes)."""
         n = len(self.node_ids)
         if n > DENSE_LIMIT:
-            raise ValueError(f"equity_jacobian is dense and limited to {DENSE_LIMIT} nodes; the network has {n}.")
+            raise InvalidParameterError(f"equity_jacobian is dense and limited to {DENSE_LIMIT} nodes; the network has {n}.")
         return np.column_stack([self.equity_wrt(j) for j in range(n)]) if n else np.zeros((0, 0))
 
     def aggregate(self, weights: np.ndarray) -> np.ndarray:
@@ -174,7 +174,7 @@ def _factorise(Pi: sp.csr_array, D: np.ndarray, beta: float, tol: float = 1e-12)
         # y = b + β Π_DDᵀ y  (trans "N"), or y = b + β Π_DD y  (trans "T"); b ≥ 0 so y ≥ 0
         b = np.asarray(b, dtype=np.float64)
         if (b < 0).any():
-            raise ValueError("The right-hand side of a sensitivity solve must be non-negative.")
+            raise InvalidParameterError("The right-hand side of a sensitivity solve must be non-negative.")
         goal = tol * max(1.0, float(b.max()))
         y, _, ok = _solve_linear(MT if trans == "T" else M, b, b.copy(), beta, hi, goal, 100_000)
         if not ok:
@@ -235,11 +235,11 @@ def sensitivities(network_or_result, shock=None, *, result=None, alpha: float = 
         result = result._claims_clearing()
         network = result.network
         if network is None:
-            raise ValueError("This ClearingResult does not record its network; pass the network and result=.")
+            raise InvalidParameterError("This ClearingResult does not record its network; pass the network and result=.")
     else:
         network = network_or_result
         if network.has_mechanics:
-            raise ValueError(
+            raise InvalidParameterError(
                 "The network has holdings or secured positions: its clearing moves with token prices and "
                 "liquidations, so the sensitivities of its claims alone would not be those of the network. "
                 "Pass the result of exposure.clear (the derivatives of its last clearing, prices and positions "

@@ -26,6 +26,9 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._params import check_choice, check_number, check_vector
+from ..exceptions import InvalidParameterError
+
 __all__ = ["ClearingVectors", "clear_vectors", "METHODS", "DEFAULT_MAX_ITER"]
 
 METHODS = ("fictitious-default", "fixed-point")
@@ -89,37 +92,23 @@ class ClearingVectors:
 
 
 def _check_inputs(Pi, pbar, e, alpha, beta, tol, max_iter, start, method):
-    method = str(method).replace("_", "-").lower()
-    if method not in METHODS:
-        raise ValueError(f"The 'method' parameter of clear_vectors must be one of {', '.join(METHODS)}. "
-                         f"Got {method!r} instead.")
+    owner = "clear_vectors"
+    method = check_choice(str(method).replace("_", "-").lower(), "method", owner, METHODS)
     Pi = sp.csr_array(Pi, dtype=np.float64)
     n = Pi.shape[0]
     if Pi.shape != (n, n):
-        raise ValueError(f"The 'Pi' parameter of clear_vectors must be square. Got shape {Pi.shape} instead.")
-    pbar = np.asarray(pbar, dtype=np.float64).reshape(-1)
-    e = np.asarray(e, dtype=np.float64).reshape(-1)
-    for name, v in (("pbar", pbar), ("e", e)):
-        if v.shape != (n,):
-            raise ValueError(f"The {name!r} parameter of clear_vectors must have shape ({n},). "
-                             f"Got {v.shape} instead.")
-        if not np.all(np.isfinite(v)) or (v < 0).any():
-            raise ValueError(f"The {name!r} parameter of clear_vectors must be finite and non-negative.")
-    for name, v in (("alpha", alpha), ("beta", beta)):
-        if not (0.0 <= float(v) <= 1.0):
-            raise ValueError(f"The {name!r} parameter of clear_vectors must be in [0, 1]. Got {v!r} instead.")
-    if not (float(tol) > 0 and np.isfinite(tol)):
-        raise ValueError(f"The 'tol' parameter of clear_vectors must be a positive number. Got {tol!r} instead.")
-    if max_iter is None:
-        max_iter = DEFAULT_MAX_ITER
-    if int(max_iter) < 0:
-        raise ValueError(f"The 'max_iter' parameter of clear_vectors must be >= 0. Got {max_iter!r} instead.")
+        raise InvalidParameterError(f"The 'Pi' parameter of clear_vectors must be a square matrix. Got shape {Pi.shape} "
+                         "instead.")
+    pbar = check_vector(pbar, "pbar", owner, n)
+    e = check_vector(e, "e", owner, n)
+    alpha = check_number(alpha, "alpha", owner, lo=0.0, hi=1.0)
+    beta = check_number(beta, "beta", owner, lo=0.0, hi=1.0)
+    tol = check_number(tol, "tol", owner, lo=0.0, lo_open=True)
+    max_iter = check_number(DEFAULT_MAX_ITER if max_iter is None else max_iter, "max_iter", owner, lo=0,
+                            integer=True)
     if start is not None:
-        start = np.asarray(start, dtype=np.float64).reshape(-1)
-        if start.shape != (n,) or not np.all(np.isfinite(start)):
-            raise ValueError(f"The 'start' parameter of clear_vectors must be {n} finite numbers.")
-        start = np.clip(start, 0.0, pbar)
-    return Pi, pbar, e, float(alpha), float(beta), float(tol), int(max_iter), start, method
+        start = np.clip(check_vector(start, "start", owner, n, nonnegative=False), 0.0, pbar)
+    return Pi, pbar, e, alpha, beta, tol, max_iter, start, method
 
 
 def clear_vectors(Pi, pbar, e, *, alpha=1.0, beta=1.0, method="fictitious-default", tol=1e-9,

@@ -36,117 +36,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from . import _kernels as _k
-from ._kernels import _jit, _prange
+from ..clearing import clear_vectors, loss_amplification
+from ..defi import solve_system
+from ..shocks import MarketShock
+from ._kernels import blocks, numba_kernels, seed_run, use_compiled
 
 __all__ = ["run", "impact_scores", "system_impact_scores"]
-
-
-@_jit
-def _impact_one(s, f, indptr, indices, pi, pbar, e, x, p0, ib0, E0, dflt0, alpha, beta, thr, goal, max_pops,
-                p, ib, mark, stamp, inq, queue, touched, vul):
-    """One shocked clearing from the base; returns (loss, n_defaults, pops, residual, n_touched, done)."""
-    n = pbar.shape[0]
-    es = (1.0 - f) * e[s]
-    mark[s] = stamp
-    p[s] = p0[s]
-    ib[s] = ib0[s]
-    touched[0] = s
-    n_t = 1
-    head = 0
-    size = 1
-    queue[0] = s
-    inq[s] = stamp
-    pops = 0
-    while size > 0 and pops < max_pops:
-        j = queue[head]
-        head = (head + 1) % n
-        size -= 1
-        inq[j] = -1
-        pops += 1
-        ej = es if j == s else e[j]
-        a = ej + ib[j]
-        if a >= pbar[j] * thr:
-            new = pbar[j]
-        else:
-            new = alpha * ej + beta * ib[j]
-            if new > pbar[j]:
-                new = pbar[j]
-            if new < 0.0:
-                new = 0.0
-        d = p[j] - new
-        if d <= 0.0:
-            continue
-        p[j] = new
-        if d <= goal:
-            continue
-        for q in range(indptr[j], indptr[j + 1]):
-            m = indices[q]
-            if mark[m] != stamp:
-                mark[m] = stamp
-                p[m] = p0[m]
-                ib[m] = ib0[m]
-                touched[n_t] = m
-                n_t += 1
-            ib[m] -= pi[q] * d
-            if inq[m] != stamp:
-                inq[m] = stamp
-                queue[(head + size) % n] = m
-                size += 1
-    done = size == 0
-    loss = 0.0
-    n_def = 0
-    residual = 0.0
-    for q0 in range(n_t):
-        j = touched[q0]
-        inq[j] = -1
-        ej = es if j == s else e[j]
-        if ib[j] < 0.0:
-            ib[j] = 0.0
-        a = ej + ib[j]
-        if a >= pbar[j] * thr:
-            phi = pbar[j]
-        else:
-            phi = min(pbar[j], max(0.0, alpha * ej + beta * ib[j]))
-        r = abs(phi - p[j])
-        if r > residual:
-            residual = r
-        if pbar[j] > 0.0:
-            loss += x[j] * (p0[j] - p[j]) / pbar[j]
-        if j != s:
-            eq = a - pbar[j]
-            if eq < 0.0:
-                eq = 0.0
-            dE = E0[j] - eq
-            loss += dE
-            vul[j] += dE
-            if a < pbar[j] * thr and not dflt0[j]:
-                n_def += 1
-    return loss, n_def, pops, residual, n_t, done
-
-
-@_jit(parallel=True)
-def _impact_many(seeds, f, indptr, indices, pi, pbar, e, x, p0, ib0, E0, dflt0, alpha, beta, thr, goal,
-                 max_pops, n_chunks, loss, n_def, pops, residual, reached, done, vul_out):
-    n = pbar.shape[0]
-    for c in _prange(n_chunks):
-        p = np.zeros(n)
-        ib = np.zeros(n)
-        mark = np.full(n, -1, np.int64)
-        inq = np.full(n, -1, np.int64)
-        queue = np.empty(n, np.int64)
-        touched = np.empty(n, np.int64)
-        vul = np.zeros(n)
-        for k in range(c, seeds.shape[0], n_chunks):
-            r = _impact_one(seeds[k], f, indptr, indices, pi, pbar, e, x, p0, ib0, E0, dflt0, alpha, beta, thr,
-                            goal, max_pops, p, ib, mark, k, inq, queue, touched, vul)
-            loss[k] = r[0]
-            n_def[k] = r[1]
-            pops[k] = r[2]
-            residual[k] = r[3]
-            reached[k] = r[4]
-            done[k] = r[5]
-        vul_out[c, :] = vul
 
 
 def _impact_block(Pi, pbar, e, x, p0, E0, dflt0, alpha, beta, thr, goal, max_iter, seeds, f):
@@ -158,7 +53,7 @@ def _impact_block(Pi, pbar, e, x, p0, E0, dflt0, alpha, beta, thr, goal, max_ite
     residual, reached, done = np.zeros(m), np.zeros(m, np.int64), np.ones(m, bool)
     vul = np.zeros(n)
     ext = np.divide(x, pbar, out=np.zeros(n), where=pbar > 0)
-    for a_, b_ in _k._blocks(m, n, budget=5e6):
+    for a_, b_ in blocks(m, n, budget=5e6):
         cols = np.arange(b_ - a_)
         S = seeds[a_:b_]
         Ecol = np.repeat(e[:, None], b_ - a_, axis=1)
@@ -196,15 +91,14 @@ def _impact_block(Pi, pbar, e, x, p0, E0, dflt0, alpha, beta, thr, goal, max_ite
 
 
 def impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e-10, method="fictitious-default",
-                  max_iter=10_000, seeds=None, batched=None):
+                  max_iter=10_000, seeds=None, compiled: bool | None = None):
     """Impact of each seed and the vulnerability of every node (see the module docstring).
 
     Returns a dict: ``loss, n_defaults, iterations, residual, reached, converged`` per seed,
     ``vulnerability`` per node (mean over the seeds other than the node), ``base`` (the
-    :class:`ClearingVectors` of the base clearing).
+    :class:`ClearingVectors` of the base clearing). ``compiled`` as for
+    :func:`exposure.contagion._kernels.debtrank_seeds`.
     """
-    from ..clearing import clear_vectors
-
     n = network.n
     seeds = np.arange(n, dtype=np.int64) if seeds is None else np.asarray(seeds, dtype=np.int64)
     Pi = network.relative_liabilities()
@@ -221,24 +115,21 @@ def impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e-10, me
     thr = 1.0 - tol_c
     goal = tol_c * max(1.0, float(pbar.max(initial=0.0)))
     m = seeds.size
-    use_block = (not _k.HAVE_NUMBA) if batched is None else batched
-    if use_block:
+    if not use_compiled(compiled):
         loss, n_def, iters, residual, reached, done, vul = _impact_block(
             Pi, pbar, e, x, p0, E0, dflt0, alpha, beta, thr, goal, max(1, int(max_iter)), seeds, shock_size)
     else:
-        loss, residual = np.zeros(m), np.zeros(m)
-        n_def, iters, reached = np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64)
-        done = np.zeros(m, np.bool_)
-        n_chunks = max(1, min(m, 8 * _k.n_threads()))
-        vul_c = np.zeros((n_chunks, n))
+        run = seed_run(Pi, seeds, compact=False)
+        loss, residual, n_def, iters, reached, done = run.outputs(np.float64, np.float64, np.int64, np.int64,
+                                                                  np.int64, np.bool_)
+        vul_c = np.zeros((run.n_chunks, n))
         max_pops = max(1, int(max_iter)) * max(n, 1)
-        perm, inv = _k.locality_order(Pi)
-        P = _k.permuted(Pi, perm)
-        _impact_many(inv[seeds], float(shock_size), P.indptr.astype(np.int64), P.indices.astype(np.int64),
-                     np.asarray(P.data, np.float64), pbar[perm], e[perm], x[perm], p0[perm], ib0[perm], E0[perm],
-                     dflt0[perm], float(alpha), float(beta), thr, goal, max_pops, n_chunks, loss, n_def, iters,
-                     residual, reached, done, vul_c)
-        vul = vul_c.sum(axis=0)[inv]
+        perm = run.perm
+        numba_kernels().impact_many(run.seeds, float(shock_size), run.indptr, run.indices, run.data, pbar[perm],
+                                    e[perm], x[perm], p0[perm], ib0[perm], E0[perm], dflt0[perm], float(alpha),
+                                    float(beta), thr, goal, max_pops, run.n_chunks, loss, n_def, iters, residual,
+                                    reached, done, vul_c)
+        vul = vul_c.sum(axis=0)[run.inv]
     denom = max(m - 1, 1) if m == n else max(m, 1)
     return {"loss": loss, "n_defaults": n_def, "iterations": iters, "residual": residual, "reached": reached,
             "converged": done & (residual <= 10 * goal), "vulnerability": vul / denom, "base": base,
@@ -256,8 +147,6 @@ def system_impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e
     holders) plus the rise in what external creditors are not paid. Nodes that own nothing
     outright cannot lose anything to an asset-loss shock and are not run.
     """
-    from ..defi import MarketShock, solve_system
-
     base_shock = dict(base_shock or {})
     n = network.n
     ids = [str(x) for x in network.node_ids]
@@ -291,9 +180,8 @@ def system_impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e
 
 
 def run(name, network, p, make_scores):
-    """Scores of ``impact``, ``vulnerability`` or ``amplification`` for :func:`exposure.ranking.rank`."""
+    """Scores of ``impact``, ``vulnerability`` or ``amplification`` for :func:`exposure.contagion.rank`."""
     if name == "amplification":
-        from ..clearing import loss_amplification
         frame = loss_amplification(network, alpha=p["alpha"], beta=p["beta"], method=p["clearing_method"],
                                    tol=max(p["tol"], 1e-15))
         cols = {c: frame[c].to_numpy() for c in ("spillover", "external_creditor_loss", "equity_loss")

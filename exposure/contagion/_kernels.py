@@ -7,12 +7,12 @@ the counters the ranking reports. The graph is given in CSR form by *debtor*: ro
 
 Two implementations of each kernel:
 
-* a per-seed sparse traversal (compiled with numba when it is installed, seeds split
-  over the cores): the work of one seed is the number of links leaving the nodes
+* a per-seed sparse traversal compiled with numba (:mod:`exposure.contagion._numba_kernels`,
+  seeds split over the cores): the work of one seed is the number of links leaving the nodes
   its contagion reaches, so a seed whose distress stays local costs little;
 * a batched one in numpy/scipy: the seeds of a block are the columns of a dense
   ``n × b`` state, every step is one sparse × dense-block product. Used without
-  numba, and by the tests as a second algorithm.
+  numba (:func:`exposure._compiled.use_compiled`), and by the tests as a second algorithm.
 
 DebtRank (Battiston et al. 2012) has a property both exploit: a node propagates
 exactly once, in the step after it first becomes distressed, so the set of nodes
@@ -22,30 +22,61 @@ a run ends after at most ``n`` steps.
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-try:  # pragma: no cover - exercised whichever way the environment is
-    import numba
-    HAVE_NUMBA = os.environ.get("EXPOSURE_NO_NUMBA", "") != "1"
-except ImportError:  # pragma: no cover
-    numba = None
-    HAVE_NUMBA = False
+from .._compiled import HAVE_NUMBA, n_threads, use_compiled
 
-__all__ = ["HAVE_NUMBA", "debtrank_seeds", "furfine_seeds", "locality_order",
-           "debtrank_block", "differential_block", "furfine_block", "n_threads"]
+__all__ = ["HAVE_NUMBA", "debtrank_seeds", "furfine_seeds", "locality_order", "SeedRun", "seed_run", "numba_kernels",
+           "debtrank_block", "differential_block", "furfine_block", "n_threads", "use_compiled"]
 
 #: Networks at least this large are renumbered for memory locality before per-seed runs.
 REORDER_MIN_NODES = 2000
 
 
-def n_threads() -> int:
-    """Threads the compiled kernels use: numba's setting, else the number of cores."""
-    if numba is not None:
-        return int(numba.get_num_threads())
-    return os.cpu_count() or 1
+def numba_kernels():
+    """The compiled kernels (:mod:`exposure.contagion._numba_kernels`), imported on first use only,
+    so that numba is loaded (and its kernels compiled) only by a run that needs them."""
+    from . import _numba_kernels
+    return _numba_kernels
+
+
+@dataclass(frozen=True, eq=False)
+class SeedRun:
+    """The set-up every compiled per-seed kernel shares: the matrix renumbered for locality
+    (:func:`locality_order`), the seeds in the new numbering, and the chunks they are split in.
+
+    ``indptr``, ``indices`` (32-bit when they fit) and ``data`` are the renumbered CSR arrays;
+    ``perm`` maps new positions to old (``vector[perm]`` renumbers a per-node vector) and
+    ``inv`` old to new.
+    """
+
+    perm: np.ndarray
+    inv: np.ndarray
+    seeds: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    n_chunks: int
+    matrix: sp.csr_array
+
+    def outputs(self, *dtypes):
+        """One zeroed array per seed and dtype (the kernels' per-seed results)."""
+        return tuple(np.zeros(self.seeds.size, dtype) for dtype in dtypes)
+
+
+def seed_run(M: sp.csr_array, seeds: np.ndarray, *, compact: bool = True) -> SeedRun:
+    """Renumber ``M`` for locality and split ``seeds`` into chunks for the compiled kernels."""
+    seeds = np.ascontiguousarray(seeds, dtype=np.int64)
+    perm, inv = locality_order(M)
+    P = permuted(M, perm)
+    indices = _compact_indices(P) if compact else P.indices.astype(np.int64)
+    return SeedRun(perm=perm, inv=inv, seeds=np.ascontiguousarray(inv[seeds]), indptr=P.indptr.astype(np.int64),
+                   indices=indices, data=np.asarray(P.data, np.float64),
+                   n_chunks=max(1, min(seeds.size, 8 * n_threads())), matrix=P)
 
 
 def locality_order(M: sp.csr_array):
@@ -60,7 +91,6 @@ def locality_order(M: sp.csr_array):
     if n < REORDER_MIN_NODES:
         perm = np.arange(n)
         return perm, perm
-    from scipy.sparse.csgraph import reverse_cuthill_mckee
     pattern = sp.csr_array(abs(M) + abs(M).T)
     perm = np.asarray(reverse_cuthill_mckee(pattern, symmetric_mode=True), dtype=np.int64)
     inv = np.empty_like(perm)
@@ -77,106 +107,22 @@ def permuted(M: sp.csr_array, perm: np.ndarray) -> sp.csr_array:
     return out
 
 
-def _jit(fn=None, parallel=False):
-    def wrap(f):
-        if numba is None:
-            return f
-        return numba.njit(cache=True, parallel=parallel, nogil=True)(f)
-    return wrap(fn) if fn is not None else wrap
-
-
-_prange = numba.prange if numba is not None else range
-
-
 # --------------------------------------------------------------------------- DebtRank
-@_jit
-def _collect(s, psi, v, h, touched, n_t):
-    """Score ``Σ v h − v_s ψ`` and defaults caused over the touched nodes; resets ``h`` to 0."""
-    score = 0.0
-    defaults = 0
-    for k in range(n_t):
-        j = touched[k]
-        score += v[j] * h[j]
-        if j != s and h[j] >= 1.0:
-            defaults += 1
-        h[j] = 0.0
-    return score - v[s] * psi, defaults
 
 
-@_jit
-def _debtrank_one(s, psi, indptr, indices, w, v, h, front, nxt, hp, touched):
-    """One DebtRank run from seed ``s``; returns (score, rounds, defaults, n_touched).
+def debtrank_seeds(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float, *, compiled: bool | None = None):
+    """DebtRank of each seed: arrays (score, rounds, defaults_caused, reached).
 
-    ``h`` is all zeros on entry and on exit; a node has been distressed iff its ``h > 0``
-    (every contribution is positive), so no separate state array is read per link. The
-    inner loop has no data-dependent branch: every creditor is written to the next
-    frontier's slot and the slot is kept only when the node is newly distressed (which a
-    processor cannot predict in the large middle layers; with 32-bit indices 1.3x less time
-    per run at 10⁵ nodes on one thread, 1.14x with both cores busy, see docs/ranking.md).
-    ``touched`` lists the seed,
-    then every layer in order, so the score is summed in the same order as before.
+    ``compiled``: None (default) uses the compiled kernel when numba is available, False the numpy
+    kernel (:func:`exposure._compiled.use_compiled`).
     """
-    h[s] = psi
-    touched[0] = s
-    n_t = 1
-    front[0] = s
-    n_front = 1
-    rounds = 0
-    while n_front > 0:
-        for k in range(n_front):          # h(t-1) of the nodes that propagate now
-            hp[k] = h[front[k]]
-        n_next = 0
-        for k in range(n_front):
-            i = front[k]
-            hi = hp[k]
-            for q in range(indptr[i], indptr[i + 1]):
-                j = indices[q]
-                inc = w[q] * hi
-                hj = h[j]
-                nxt[n_next] = j           # kept iff undistressed -> distressed (positive increment)
-                n_next += (hj == 0.0) & (inc > 0.0)
-                hj += inc
-                h[j] = min(hj, 1.0)
-        for k in range(n_next):
-            touched[n_t + k] = nxt[k]
-        n_t += n_next
-        if n_next > 0:
-            rounds += 1
-        front, nxt = nxt, front
-        n_front = n_next
-    score, defaults = _collect(s, psi, v, h, touched, n_t)
-    return score, rounds, defaults, n_t
-
-
-@_jit(parallel=True)
-def _debtrank_many(seeds, psi, indptr, indices, w, v, n_chunks, score, rounds, defaults, reached):
-    n = v.shape[0]
-    for c in _prange(n_chunks):
-        h = np.zeros(n)
-        front = np.empty(n, np.int64)
-        nxt = np.empty(n, np.int64)
-        hp = np.empty(n)
-        touched = np.empty(n, np.int64)
-        for k in range(c, seeds.shape[0], n_chunks):
-            r = _debtrank_one(seeds[k], psi, indptr, indices, w, v, h, front, nxt, hp, touched)
-            score[k] = r[0]
-            rounds[k] = r[1]
-            defaults[k] = r[2]
-            reached[k] = r[3]
-
-
-def debtrank_seeds(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float):
-    """DebtRank of each seed: arrays (score, rounds, defaults_caused, reached)."""
     seeds = np.ascontiguousarray(seeds, dtype=np.int64)
-    if not HAVE_NUMBA:
+    if not use_compiled(compiled):
         return debtrank_block(W, v, seeds, psi)
-    m = seeds.size
-    out = (np.zeros(m), np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64))
-    n_chunks = max(1, min(m, 8 * n_threads()))
-    perm, inv = locality_order(W)
-    W = permuted(W, perm)
-    _debtrank_many(inv[seeds], float(psi), W.indptr.astype(np.int64), _compact_indices(W),
-                   np.asarray(W.data, np.float64), np.asarray(v, np.float64)[perm], n_chunks, *out)
+    run = seed_run(W, seeds)
+    out = run.outputs(np.float64, np.int64, np.int64, np.int64)
+    numba_kernels().debtrank_many(run.seeds, float(psi), run.indptr, run.indices, run.data,
+                                  np.asarray(v, np.float64)[run.perm], run.n_chunks, *out)
     return out
 
 
@@ -185,7 +131,8 @@ def _compact_indices(W: sp.csr_array) -> np.ndarray:
     return W.indices.astype(np.int32 if W.shape[1] < 2**31 else np.int64)
 
 
-def _blocks(m: int, n: int, budget: float = 2.5e7):
+def blocks(m: int, n: int, budget: float = 2.5e7):
+    """``(start, stop)`` of blocks of seeds whose dense ``n × b`` state stays within ``budget`` values."""
     b = int(max(1, min(m, budget // max(n, 1))))
     for start in range(0, m, b):
         yield start, min(m, start + b)
@@ -198,7 +145,7 @@ def debtrank_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float
     m = seeds.size
     score, rounds = np.zeros(m), np.zeros(m, np.int64)
     defaults, reached = np.zeros(m, np.int64), np.zeros(m, np.int64)
-    for a, b in _blocks(m, n):
+    for a, b in blocks(m, n):
         cols = np.arange(b - a)
         H = np.zeros((n, b - a))
         H[seeds[a:b], cols] = psi
@@ -230,7 +177,7 @@ def differential_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: f
     m = seeds.size
     score, iters, residual = np.zeros(m), np.zeros(m, np.int64), np.zeros(m)
     defaults, reached = np.zeros(m, np.int64), np.zeros(m, np.int64)
-    for a, b in _blocks(m, n):
+    for a, b in blocks(m, n):
         cols = np.arange(b - a)
         H = np.zeros((n, b - a))
         H[seeds[a:b], cols] = psi
@@ -260,66 +207,6 @@ def differential_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: f
 
 
 # ----------------------------------------------------------------------------- Furfine
-@_jit
-def _furfine_one(s, indptr, indices, lgd_amount, thr, pos, loss, mark, stamp, front, nxt, touched):
-    """Sequential defaults from ``s``; returns (equity lost by others, rounds, defaults, n_touched)."""
-    mark[s] = stamp + 1
-    touched[0] = s
-    n_t = 1
-    front[0] = s
-    n_front = 1
-    rounds = 0
-    defaults = 0
-    while n_front > 0:
-        n_next = 0
-        for k in range(n_front):
-            i = front[k]
-            for q in range(indptr[i], indptr[i + 1]):
-                j = indices[q]
-                a = lgd_amount[q]
-                if a <= 0.0:
-                    continue
-                if mark[j] < stamp:          # first loss of j in this run
-                    mark[j] = stamp
-                    touched[n_t] = j
-                    n_t += 1
-                loss[j] += a
-                if mark[j] == stamp and loss[j] >= thr[j]:
-                    mark[j] = stamp + 1        # defaulted: passes losses on next round
-                    nxt[n_next] = j
-                    n_next += 1
-        if n_next > 0:
-            rounds += 1
-            defaults += n_next
-        for k in range(n_next):
-            front[k] = nxt[k]
-        n_front = n_next
-    lost = 0.0
-    for k in range(n_t):
-        j = touched[k]
-        if j != s:
-            lost += loss[j] if loss[j] < pos[j] else pos[j]
-        loss[j] = 0.0
-    return lost, rounds, defaults, n_t
-
-
-@_jit(parallel=True)
-def _furfine_many(seeds, indptr, indices, lgd_amount, thr, pos, n_chunks, score, rounds, defaults, reached):
-    n = thr.shape[0]
-    for c in _prange(n_chunks):
-        loss = np.zeros(n)
-        mark = np.full(n, -2, np.int64)
-        front = np.empty(n, np.int64)
-        nxt = np.empty(n, np.int64)
-        touched = np.empty(n, np.int64)
-        for k in range(c, seeds.shape[0], n_chunks):
-            # stamps 2k (touched) and 2k+1 (defaulted) are unique to seed k; the seed is defaulted
-            r = _furfine_one(seeds[k], indptr, indices, lgd_amount, thr, pos, loss, mark, 2 * k,
-                             front, nxt, touched)
-            score[k] = r[0]
-            rounds[k] = r[1]
-            defaults[k] = r[2]
-            reached[k] = r[3]
 
 
 def _furfine_threshold(equity: np.ndarray) -> np.ndarray:
@@ -327,20 +214,16 @@ def _furfine_threshold(equity: np.ndarray) -> np.ndarray:
     return np.where(equity > 0, equity, np.finfo(float).tiny)
 
 
-def furfine_seeds(LG: sp.csr_array, equity: np.ndarray, seeds: np.ndarray):
+def furfine_seeds(LG: sp.csr_array, equity: np.ndarray, seeds: np.ndarray, *, compiled: bool | None = None):
     """Furfine cascade of each seed on ``LG = lgd · L``: (equity lost by others, rounds, defaults, reached)."""
     seeds = np.ascontiguousarray(seeds, dtype=np.int64)
-    if not HAVE_NUMBA:
+    if not use_compiled(compiled):
         return furfine_block(LG, equity, seeds)
-    m = seeds.size
-    out = (np.zeros(m), np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64))
-    n_chunks = max(1, min(m, 8 * n_threads()))
-    perm, inv = locality_order(LG)
-    LG = permuted(LG, perm)
-    equity = np.asarray(equity, np.float64)[perm]
-    _furfine_many(inv[seeds], LG.indptr.astype(np.int64), LG.indices.astype(np.int64),
-                  np.asarray(LG.data, np.float64), _furfine_threshold(equity), np.maximum(equity, 0.0),
-                  n_chunks, *out)
+    run = seed_run(LG, seeds, compact=False)
+    out = run.outputs(np.float64, np.int64, np.int64, np.int64)
+    equity = np.asarray(equity, np.float64)[run.perm]
+    numba_kernels().furfine_many(run.seeds, run.indptr, run.indices, run.data, _furfine_threshold(equity),
+                                 np.maximum(equity, 0.0), run.n_chunks, *out)
     return out
 
 
@@ -353,7 +236,7 @@ def furfine_block(LG: sp.csr_array, equity: np.ndarray, seeds: np.ndarray):
     m = seeds.size
     score, rounds = np.zeros(m), np.zeros(m, np.int64)
     defaults, reached = np.zeros(m, np.int64), np.zeros(m, np.int64)
-    for a, b in _blocks(m, n):
+    for a, b in blocks(m, n):
         cols = np.arange(b - a)
         dead = np.zeros((n, b - a), bool)
         dead[seeds[a:b], cols] = True

@@ -1,4 +1,4 @@
-"""Vectorised building blocks of the cross-collateral mechanics (see :mod:`exposure.mechanics`).
+"""Vectorised building blocks of the cross-collateral mechanics (see :mod:`exposure.defi`).
 
 Everything here works on flat numpy arrays: one entry per node, per holding or
 per secured position. Nothing loops over nodes or positions in Python; values

@@ -409,7 +409,7 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
     Notes
     -----
     The model, every formula and the order of the steps in a round are in the
-    docstring of :mod:`exposure.mechanics` and in ``docs/mechanics.md``. The
+    docstring of :mod:`exposure.defi` and in ``docs/mechanics.md``. The
     loop starts from the greatest candidate state (no liquidation, every issuer
     paying in full, prices at their shocked values) and only lowers prices,
     payments and remaining collateral, so it approaches the greatest consistent

@@ -34,8 +34,9 @@ from ._csv import read_csv_graph
 from ._json import parse_json_graph, schema_problems
 from ._table import read_exposure_table
 from ._xml import parse_xml_graph, write_xml
+from .._params import check_choice
 from .._validation import build_tables, sort_problems
-from ..exceptions import GraphFormatError, InvalidNetworkError, Problem
+from ..exceptions import GraphFormatError, InvalidNetworkError, Problem, InvalidParameterError
 from ..network import ExposureNetwork
 
 __all__ = ["read_graph", "check_graph", "write_graph", "to_frames", "from_frames", "to_networkx",
@@ -71,8 +72,7 @@ def guess_format(source: Any) -> str:
 
 def _read(source, format, strict, **table_options):
     fmt = (format or guess_format(source)).lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}. Got {format!r} instead.")
+    check_choice(fmt, "format", "read_graph", FORMATS)
     if fmt == "json":
         data, name = read_bytes(source)
         net, problems, (doc, locator) = parse_json_graph(data, name, strict=strict)
@@ -228,7 +228,7 @@ def from_networkx(G, *, amount: str = "amount", kind: str = "kind", strict: bool
     [[0.0, 4.0], [0.0, 0.0]]
     """
     if not G.is_directed():
-        raise ValueError("G must be a directed graph (edges point from debtor to creditor).")
+        raise InvalidParameterError("G must be a directed graph (edges point from debtor to creditor).")
     return _from_graph(G, strict=strict, amount=amount, kind=kind)[0]
 
 
@@ -243,7 +243,7 @@ def _dest_format(dest, format):
         return ext[1:]
     if ext == "" or os.path.isdir(s):
         return "csv"
-    raise ValueError(f"Cannot tell the format from {s!r}; expected a .json, .graphml or .gexf file or a "
+    raise InvalidParameterError(f"Cannot tell the format from {s!r}; expected a .json, .graphml or .gexf file or a "
                      "directory (csv), or give the format explicitly.")
 
 
@@ -284,4 +284,4 @@ def write_graph(network: ExposureNetwork, dest, format: str | None = None) -> No
         else:
             atomic_write(dest, write)
     else:
-        raise ValueError(f"format must be one of json, csv, graphml, gexf. Got {format!r} instead.")
+        check_choice(fmt, "format", "write_graph", ("json", "csv", "graphml", "gexf"))

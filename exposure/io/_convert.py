@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._atomic import atomic_write
 from ._common import infer_version, object_frame
 from ..network import ExposureNetwork
 from ..schema import EDGE_KINDS
+from ..exceptions import InvalidParameterError
 
 __all__ = ["to_frames", "to_networkx", "graph_frames", "network_document", "write_json", "write_csv",
            "NX_ENDS", "atomic_write"]
@@ -121,21 +121,6 @@ def network_document(net: ExposureNetwork) -> dict:
     return doc
 
 
-def atomic_write(path, write) -> None:
-    """Call ``write(fh)`` on a temporary file in the destination directory, then rename it into place."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _dump(doc: dict, fh) -> None:
     """The document with one node or edge per line (json's C encoder, readable diffs)."""
     encode = json.JSONEncoder(allow_nan=False).encode
@@ -203,7 +188,7 @@ def to_networkx(net: ExposureNetwork, *, multigraph: bool | None = None):
     pairs = pd.Series(list(zip(src, dst)), dtype=object)
     has_parallel = bool(pairs.duplicated().any())
     if multigraph is False and has_parallel:
-        raise ValueError("Two edges join the same pair of nodes; use multigraph=True to keep both.")
+        raise InvalidParameterError("Two edges join the same pair of nodes; use multigraph=True to keep both.")
     G = nx.MultiDiGraph() if (multigraph or (multigraph is None and has_parallel)) else nx.DiGraph()
     G.graph.update({k: _plain(v) for k, v in net.meta.items()})
     for rec in _records(nodes):

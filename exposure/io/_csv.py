@@ -24,7 +24,7 @@ import pandas as pd
 
 from ._common import decode_text, format_error, infer_version, locate
 from .._validation import build_tables, sort_problems
-from ..exceptions import GraphFormatError, InvalidNetworkError, Problem
+from ..exceptions import GraphFormatError, InvalidNetworkError, Problem, InvalidParameterError
 from ..network import ExposureNetwork
 from ..schema import EDGE_KINDS
 
@@ -38,7 +38,7 @@ def csv_paths(source) -> tuple[str, str]:
     """``(nodes_csv, edges_csv)`` for a directory or a pair of paths."""
     if isinstance(source, (tuple, list)):
         if len(source) != 2:
-            raise ValueError(f"A CSV graph is a pair (nodes_csv, edges_csv). Got {len(source)} paths instead.")
+            raise InvalidParameterError(f"A CSV graph is a pair (nodes_csv, edges_csv). Got {len(source)} paths instead.")
         return os.fspath(source[0]), os.fspath(source[1])
     d = os.fspath(source)
     paths = os.path.join(d, "nodes.csv"), os.path.join(d, "edges.csv")

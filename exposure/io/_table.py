@@ -45,6 +45,7 @@ import pandas as pd
 from ._common import decode_text, format_error, locate, object_frame, read_bytes, source_name
 from ._csv import line_numbers, read_csv_table
 from ._json import JsonLocator, json_path, parse_json_text
+from .._params import check_number
 from .._validation import _Collector, _check_numbers, _describe, _is_missing, build_tables, sort_problems
 from ..exceptions import GraphFormatError, InvalidNetworkError, Problem
 from ..network import ExposureNetwork
@@ -144,8 +145,7 @@ def read_exposure_table(source, *, nodes=None, version: int = 2, strict: bool = 
     version : {1, 2}
         The mapping (see the module notes).
     """
-    if version not in (1, 2):
-        raise ValueError(f"version must be 1 or 2. Got {version!r} instead.")
+    check_number(version, "version", "read_exposure_table", lo=1, hi=2, integer=True)
     rows, nodes, name, where_row, where_node, doc = _read_rows(source, nodes)
     nodes = _node_frame(nodes)
     missing_cols = [c for c in _REQUIRED if c not in rows.columns]

@@ -13,7 +13,7 @@ A scenario file is a JSON document::
 Shock types (each names one ``node``; the field after the colon is the shock's size):
 
 =================  ======================  =====================================================
-type               size                    effect in :func:`exposure.mechanics.solve_system`
+type               size                    effect in :func:`exposure.defi.solve_system`
 =================  ======================  =====================================================
 ``asset_loss``     ``fraction`` in [0, 1]  external assets ``e_i ← (1 − f)·e_i``
                    or ``amount`` ≥ 0 USD   ``e_i ← e_i − amount`` (at most ``e_i``)
@@ -54,7 +54,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from ..exceptions import InvalidShockError
-from ..shocks import MarketShock
+from .._params import Interval
+from ..shocks import SHOCK_FIELDS, MarketShock
 
 __all__ = [
     "SCENARIO_FORMAT", "SCENARIO_VERSION", "SHOCK_TYPES", "ShockSpec",
@@ -71,44 +72,33 @@ _META_FIELDS = ("note", "comment", "description", "source")
 
 @dataclass(frozen=True)
 class ShockSpec:
-    """The size fields of one shock type: ``{field: (low, low_closed, high, high_closed)}``.
-
-    Exactly one of the size fields must be given.
+    """The size fields of one shock type, each mapped onto a field of
+    :class:`~exposure.shocks.MarketShock` (``{size field: MarketShock field}``), whose allowed
+    values it takes (:data:`exposure.shocks.SHOCK_FIELDS`). Exactly one size field must be given.
     """
 
     name: str
-    sizes: Mapping[str, tuple[float, bool, float, bool]]
+    sizes: Mapping[str, str]
     what: str
 
+    def interval(self, fld: str) -> Interval:
+        return SHOCK_FIELDS[self.sizes[fld]].interval
+
     def describe_range(self, fld: str) -> str:
-        lo, lo_closed, hi, hi_closed = self.sizes[fld]
-        if math.isinf(hi):
-            if lo == 0 and lo_closed:
-                return "a finite number ≥ 0"
-            return f"a finite number {'≥' if lo_closed else '>'} {lo:g}"
-        return f"a number in {'[' if lo_closed else '('}{lo:g}, {hi:g}{']' if hi_closed else ')'}"
+        return self.interval(fld).describe()
 
     def in_range(self, fld: str, x: float) -> bool:
-        lo, lo_closed, hi, hi_closed = self.sizes[fld]
-        if not math.isfinite(x):
-            return False
-        return (x > lo or (lo_closed and x == lo)) and (x < hi or (hi_closed and x == hi))
+        return self.interval(fld).contains(x)
 
 
-_INF = math.inf
-
-#: The shock types of the scenario format, with the ranges of their size fields.
+#: The shock types of the scenario format, with their size fields.
 SHOCK_TYPES: Mapping[str, ShockSpec] = MappingProxyType({
-    "asset_loss": ShockSpec("asset_loss", {"fraction": (0.0, True, 1.0, True),
-                                           "amount": (0.0, True, _INF, False)},
+    "asset_loss": ShockSpec("asset_loss", {"fraction": "asset_loss", "amount": "asset_loss_amount"},
                             "cuts a node's external assets"),
-    "price": ShockSpec("price", {"change": (-1.0, True, _INF, False)}, "moves a base asset's price"),
-    "depeg": ShockSpec("depeg", {"change": (-1.0, True, 0.0, True)},
-                       "moves a token's market price, not its redemption value"),
-    "forged_supply": ShockSpec("forged_supply", {"fraction": (0.0, True, _INF, False)},
-                               "adds unbacked units of a token"),
-    "liquidity": ShockSpec("liquidity", {"depth_factor": (0.0, False, _INF, False)},
-                           "scales a token's market depth"),
+    "price": ShockSpec("price", {"change": "price_change"}, "moves a base asset's price"),
+    "depeg": ShockSpec("depeg", {"change": "depeg"}, "moves a token's market price, not its redemption value"),
+    "forged_supply": ShockSpec("forged_supply", {"fraction": "forged_supply"}, "adds unbacked units of a token"),
+    "liquidity": ShockSpec("liquidity", {"depth_factor": "depth_factor"}, "scales a token's market depth"),
 })
 
 
@@ -207,7 +197,7 @@ class Scenario:
             raise InvalidShockError("\n".join(problems))
 
     def to_market_shock(self, network):
-        """The :class:`exposure.mechanics.MarketShock` of this scenario on ``network``.
+        """The :class:`exposure.shocks.MarketShock` of this scenario on ``network``.
 
         Raises
         ------
@@ -230,22 +220,11 @@ class Scenario:
 
 
 # ----------------------------------------------------------------------------- mapping
-#: Shock type (and size field) -> MarketShock field.
-_MARKET_FIELD = {
-    ("asset_loss", "fraction"): "asset_loss",
-    ("asset_loss", "amount"): "asset_loss_amount",
-    ("price", "change"): "price_change",
-    ("depeg", "change"): "depeg",
-    ("forged_supply", "fraction"): "forged_supply",
-    ("liquidity", "depth_factor"): "depth_factor",
-}
-
-
 def market_shock_fields(shocks: Iterable[ScenarioShock]) -> dict[str, dict[str, float]]:
-    """Group shocks into the keyword arguments of :class:`exposure.mechanics.MarketShock`."""
-    out: dict[str, dict[str, float]] = {name: {} for name in _MARKET_FIELD.values()}
+    """Group shocks into the keyword arguments of :class:`exposure.shocks.MarketShock`."""
+    out: dict[str, dict[str, float]] = {name: {} for name in SHOCK_FIELDS}
     for s in shocks:
-        out[_MARKET_FIELD[(s.type, s.field)]][s.node] = float(s.value)
+        out[SHOCK_TYPES[s.type].sizes[s.field]][s.node] = float(s.value)
     return out
 
 
