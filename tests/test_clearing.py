@@ -228,7 +228,7 @@ def test_rogers_veraart_solvency_is_tested_before_default_costs():
 @pytest.mark.parametrize("alpha, beta", [(1.0, 1.0), (0.8, 0.6)])
 def test_iterative_round_solves_match_the_dense_reference(monkeypatch, alpha, beta):
     # Force the sweeps/GMRES path (no LU) on a 60-node random network; compare to the dense oracle.
-    monkeypatch.setattr(solvers, "_DIRECT_LIMIT", 0)
+    monkeypatch.setattr(solvers, "DIRECT_LIMIT", 0)
     L, e, x = random_system(3, 60, 0.1, 2.0, 1.0)
     Pi = sp.csr_array(L / (L.sum(1) + x)[:, None])
     pbar = L.sum(1) + x
@@ -245,7 +245,7 @@ def test_gmres_fallback_on_a_slowly_contracting_default_set(monkeypatch):
     # By hand: round 1, nodes 1..49 hold 100 < 100.001 → default (node 0 holds 100.01);
     # round 2, node 0 defaults too. Then p_i = q p_{i−1} (+0.01 at node 0), q = 100/100.001, so
     # p_0 = 0.01 / (1 − q^50) ≈ 20.0 < 100.001 and p_i = q^i p_0.
-    monkeypatch.setattr(solvers, "_DIRECT_LIMIT", 0)
+    monkeypatch.setattr(solvers, "DIRECT_LIMIT", 0)
     n, q = 50, 100 / 100.001
     L = np.zeros((n, n))
     L[np.arange(n), (np.arange(n) + 1) % n] = 100.0

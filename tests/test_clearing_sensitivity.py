@@ -9,6 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import exposure.clearing._sensitivity as sens
+import exposure.clearing._solvers as solvers
 from exposure import ExposureNetwork
 from exposure import clear
 from exposure.clearing import loss_amplification, sensitivities
@@ -86,19 +87,21 @@ def test_each_lost_dollar_is_accounted_for(system, ab):
 
 
 def test_iterative_solves_match_the_factorisation(monkeypatch):
-    # A 300-node random network with many defaults: the sweeps path (LU_LIMIT = 0) equals the LU path.
+    # A 300-node random network with many defaults: the sweeps path (DIRECT_LIMIT = 0) equals the LU path
+    # (DIRECT_LIMIT above the size of the default set).
     L, e, x = random_system(11, 300, 0.02, 0.8, 0.5)
     net = _network(L, e, x)
     r = clear(net, alpha=0.9, beta=0.9)
     assert r.n_defaults > 50
+    monkeypatch.setattr(solvers, "DIRECT_LIMIT", 10_000)
     direct = loss_amplification(net, result=r)
-    monkeypatch.setattr(sens, "LU_LIMIT", 0)
+    monkeypatch.setattr(solvers, "DIRECT_LIMIT", 0)
     iterative = loss_amplification(net, result=r)
     cols = ["loss_amplification", "equity_loss", "spillover", "external_creditor_loss", "default_cost_saved"]
     np.testing.assert_allclose(iterative[cols].to_numpy(), direct[cols].to_numpy(), atol=1e-9)
     j = int(np.flatnonzero(r.defaulted)[0])
     s_it = sensitivities(net, result=r)
-    monkeypatch.setattr(sens, "LU_LIMIT", 10_000)
+    monkeypatch.setattr(solvers, "DIRECT_LIMIT", 10_000)
     np.testing.assert_allclose(s_it.payments_wrt(j), sensitivities(net, result=r).payments_wrt(j), atol=1e-9)
 
 

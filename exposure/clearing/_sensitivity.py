@@ -36,7 +36,7 @@ from .._results import Result, report
 from ..exceptions import ConvergenceError, InvalidParameterError
 from ._models import clear_claims
 from ._result import ClearingResult
-from ._solvers import _solve_linear
+from ._solvers import _solve_linear, solve_directly
 
 __all__ = ["ClearingSensitivities", "sensitivities", "loss_amplification"]
 
@@ -153,18 +153,12 @@ class ClearingSensitivities(Result):
         })
 
 
-#: Default sets up to this size are factorised (sparse LU); larger ones are solved by warm
-#: sweeps and GMRES, since the LU of a large default set fills in (measured: 15 s for the
-#: 30,000 defaults of the 100,000-node benchmark, against 0.1 s for the sweeps).
-LU_LIMIT = 3000
-
-
 def _factorise(Pi: sp.csr_array, D: np.ndarray, beta: float, tol: float = 1e-12):
     """A solver for ``(I − β Π_DDᵀ) y = b`` (``trans="T"``: the transposed system)."""
     if D.size == 0:
         return lambda b, trans: np.zeros(0)
     M = Pi[D][:, D]
-    if D.size <= LU_LIMIT:
+    if solve_directly(D.size):                 # one rule with the clearing rounds (DIRECT_LIMIT)
         lu = spla.splu((sp.identity(D.size, format="csc") - beta * M.T.tocsc()).tocsc())
         return lambda b, trans: lu.solve(np.asarray(b, dtype=np.float64), trans=trans)
     MT = M.T.tocsr()

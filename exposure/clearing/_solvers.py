@@ -29,7 +29,7 @@ import scipy.sparse.linalg as spla
 from .._params import check_choice, check_number, check_vector
 from ..exceptions import InvalidParameterError
 
-__all__ = ["ClearingVectors", "clear_vectors", "METHODS", "DEFAULT_MAX_ITER"]
+__all__ = ["ClearingVectors", "clear_vectors", "METHODS", "DEFAULT_MAX_ITER", "DIRECT_LIMIT", "solve_directly"]
 
 METHODS = ("fictitious-default", "fixed-point")
 DEFAULT_MAX_ITER = 100_000
@@ -41,11 +41,18 @@ STATUS = {0: "converged", 1: "iteration limit reached", 2: "numerical failure"}
 # the sweeps contract slower than this (measured rate per sweep) after _PICARD_PROBE sweeps.
 _SLOW_RATE = 0.7
 _PICARD_PROBE = 8
-# Default sets up to this size are solved directly (sparse LU: exact, and faster than sweeps
-# at this size); larger ones iteratively, since the LU fills in (15 s measured for the LU of
-# the 30,000-node default set of the 100,000-node benchmark, against 30 ms for the whole
-# clearing by warm-started sweeps).
-_DIRECT_LIMIT = 200
+#: Default sets up to this size are solved directly (sparse LU: exact, and faster than sweeps at
+#: this size) by the fictitious default rounds and by the clearing sensitivities; larger ones
+#: iteratively (warm sweeps, GMRES when they contract slowly), since the LU fills in. Measured on
+#: the default sets of the 10,000- and 30,000-node benchmark networks: the LU of 200 nodes takes
+#: 0.1-0.8 ms, of 3,000 nodes 5-27 ms, against 0.01-0.03 ms for a sweep; the LU of the 30,000-node
+#: default set of the 100,000-node benchmark takes 15 s, against 30 ms for the whole clearing.
+DIRECT_LIMIT = 200
+
+
+def solve_directly(size: int) -> bool:
+    """Whether a default set of ``size`` nodes is solved by sparse LU (:data:`DIRECT_LIMIT`)."""
+    return size <= DIRECT_LIMIT
 
 
 @dataclass(frozen=True, eq=False)
@@ -305,7 +312,7 @@ def _solve_linear(M, b, s0, beta, hi, goal, budget, sweeps_first=True):
     cheap), then GMRES on ``(I − β Mᵀ) s = b`` when the sweeps contract slower than ``_SLOW_RATE``.
     """
     MT = M.T                                          # a CSC view: matvecs need no copy
-    if s0.size <= _DIRECT_LIMIT and budget > 0:
+    if solve_directly(s0.size) and budget > 0:
         A = (sp.identity(s0.size, format="csc") - beta * sp.csc_array(MT)).tocsc()
         try:
             x = spla.splu(A).solve(b)
@@ -365,7 +372,7 @@ def _solve_round(rows, s, b_full, beta, pbar, goal, budget, t=None):
     """
     order = rows.order()
     b, hi = b_full[order], pbar[order]
-    if order.size <= _DIRECT_LIMIT or budget <= 0:
+    if solve_directly(order.size) or budget <= 0:
         _, M = rows.restricted()
         sD, used, ok = _solve_linear(M, b, s[order], beta, hi, goal, budget)
         s[order] = sD
