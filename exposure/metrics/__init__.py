@@ -51,6 +51,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
+from .._results import Result
 from ..network import ExposureNetwork, leverage_ratio
 from ..schema import EDGE_KINDS
 
@@ -58,8 +59,12 @@ __all__ = ["summarize", "NetworkSummary", "exposure_graph", "double_counting", "
 
 
 @dataclass(frozen=True)
-class NetworkSummary:
-    """What ``exposure info`` shows. Every frame is ready to print; ``to_dict()`` is JSON-ready."""
+class NetworkSummary(Result):
+    """What ``exposure info`` shows. Every frame is ready to print; ``to_dict()`` is JSON-ready.
+
+    Nothing here iterates to a tolerance: ``converged`` is always True and ``status`` 0; the
+    cycle search is bounded by design (see the module notes).
+    """
 
     totals: dict[str, Any]
     nodes_by_kind: pd.DataFrame
@@ -81,6 +86,21 @@ class NetworkSummary:
             "cycles": records(self.cycles), "most_leveraged": records(self.leverage),
             "double_counting": self.double_counting,
         }
+
+    converged = True
+    status = 0
+
+    @property
+    def message(self) -> str:
+        return f"summary of {self.totals['nodes']} nodes"
+
+    def summary(self) -> dict[str, Any]:
+        """The totals (counts, sums at face value, leverage), with the record."""
+        return {**self.totals, **self._record()}
+
+    def to_frame(self) -> pd.DataFrame:
+        """The scalar figures as a ``metric, value`` table (:meth:`metrics`)."""
+        return self.metrics()
 
     def metrics(self) -> pd.DataFrame:
         """Scalar figures as a ``metric, value`` table."""
