@@ -18,6 +18,7 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from .exceptions import Problem
 from .schema import EDGE_KINDS, NODE_FIELDS, kind_of_table
@@ -425,8 +426,6 @@ def _duplicate_claims(col: _Collector, a, b, ok, rows, n: int, names) -> None:
     sel = np.flatnonzero(ok)
     if len(sel) < 2:
         return
-    import scipy.sparse as sp
-
     pattern = sp.csr_array((np.ones(len(sel), np.int32), (a[sel], b[sel])), shape=(max(n, 1), max(n, 1)))
     pattern.sum_duplicates()
     if pattern.nnz == len(sel):

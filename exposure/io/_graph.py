@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any
 
@@ -251,8 +252,7 @@ def write_graph(network: ExposureNetwork, dest, format: str | None = None) -> No
         G = to_networkx(network)
 
         def write(fh):
-            import io as _io
-            buf = _io.BytesIO()
+            buf = io.BytesIO()
             write_xml(G, buf, fmt)
             fh.write(buf.getvalue().decode("utf-8"))
         if hasattr(dest, "write"):
