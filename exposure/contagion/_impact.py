@@ -36,12 +36,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..clearing import clear_vectors, loss_amplification
+from ..clearing import clear_vectors
 from ..defi import solve_system
 from ..shocks import MarketShock
 from ._kernels import blocks, numba_kernels, seed_run, use_compiled
 
-__all__ = ["run", "impact_scores", "system_impact_scores"]
+__all__ = ["impact_scores", "system_impact_scores"]
 
 
 def _impact_block(Pi, pbar, e, x, p0, E0, dflt0, alpha, beta, thr, goal, max_iter, seeds, f):
@@ -177,47 +177,3 @@ def system_impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e
             "reached": reached, "converged": converged & bool(base.converged),
             "vulnerability": vul / max(n - 1, 1), "base_converged": bool(base.converged),
             "base_message": base.message, "base_equity": E0, "goal": tol}
-
-
-def run(name, network, p, make_scores):
-    """Scores of ``impact``, ``vulnerability`` or ``amplification`` for :func:`exposure.contagion.rank`."""
-    if name == "amplification":
-        frame = loss_amplification(network, alpha=p["alpha"], beta=p["beta"], method=p["clearing_method"],
-                                   tol=max(p["tol"], 1e-15))
-        cols = {c: frame[c].to_numpy() for c in ("spillover", "external_creditor_loss", "equity_loss")
-                if c in frame.columns}
-        return make_scores(frame["loss_amplification"].to_numpy(dtype=np.float64), cols,
-                           message="loss amplification at the base clearing")
-    cache = p.get("_cache", {})
-    if "impact" not in cache:
-        original = p.get("_original", network)
-        if original.has_mechanics:
-            cache["impact"] = system_impact_scores(
-                original, shock_size=p["shock_size"], alpha=p["alpha"], beta=p["beta"],
-                tol=max(p["tol"], 1e-9), max_iter=min(p["max_iter"], 1000), base_shock=p.get("shock"))
-        else:
-            r = impact_scores(network, shock_size=p["shock_size"], alpha=p["alpha"], beta=p["beta"],
-                              tol=p["tol"], method=p["clearing_method"], max_iter=p["max_iter"])
-            base = r["base"]
-            r.update(base_converged=bool(base.converged), base_message=base.message,
-                     base_equity=np.maximum(0.0, base.assets - network.total_obligations()))
-            cache["impact"] = r
-    r = cache["impact"]
-    bad = int((~r["converged"]).sum())
-    converged = bool(r["base_converged"]) and bad == 0
-    if not r["base_converged"]:
-        msg = f"the base state did not converge: {r['base_message']}"
-    elif bad:
-        msg = (f"{bad} shocked clearings did not converge (largest residual {r['residual'].max():.3g} > "
-               f"{10 * r['goal']:.3g})")
-    else:
-        msg = f"{name} of every node"
-    iters = int(r["iterations"].max(initial=0))
-    res = float(r["residual"].max(initial=0.0))
-    if name == "impact":
-        return make_scores(r["loss"], {"loss": r["loss"], "n_defaults": r["n_defaults"], "reached": r["reached"]},
-                           converged=converged, iterations=iters, residual=res, message=msg)
-    E0 = r["base_equity"]
-    rel = np.divide(r["vulnerability"], E0, out=np.full(network.n, np.nan), where=E0 > 0)
-    return make_scores(r["vulnerability"], {"loss": r["vulnerability"], "relative_loss": rel},
-                       converged=converged, iterations=iters, residual=res, message=msg)
