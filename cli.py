@@ -22,6 +22,7 @@ import pandas as pd
 from click.core import ParameterSource
 
 import exposure
+from exposure import _progress as progress
 from exposure.exceptions import ConvergenceError, ConvergenceWarning, ExposureError, InvalidShockError
 from exposure.clearing import METHODS as CLEARING_METHODS
 from exposure.contagion import METHODS as CONTAGION_METHODS
@@ -70,7 +71,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 @click.group(cls=ExposureGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(exposure.__version__, "-V", "--version", prog_name="exposure")
 @click.option("--debug", is_flag=True, help="Show a full traceback on errors.")
-def cli(debug):
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress lines on stderr (shown for long work only when stderr is a terminal).")
+def cli(debug, quiet):
     """Systemic exposure analysis of protocol graphs: clearing, contagion ranking, stress.
 
     Every command reads a graph (JSON, CSV directory, GraphML, GEXF, exposure table, or - for
@@ -81,6 +84,7 @@ def cli(debug):
         exposure info graphs/defi.json
         exposure clear graphs/defi.json --shock stream=1 --format csv
     """
+    progress.set_enabled(False if quiet else None)
 
 
 def main():
