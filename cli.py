@@ -3,7 +3,8 @@
 Conventions shared by every command:
 
 * ``GRAPH`` is a file (``.json``, ``.graphml``, ``.gexf``, ``.csv`` exposure table),
-  a directory holding ``nodes.csv`` and ``edges.csv``, or ``-`` for standard input
+  a directory holding ``nodes.csv`` and ``edges.csv`` (or ``nodes.parquet`` and
+  ``edges.parquet``), or ``-`` for standard input
   (JSON unless ``--input-format`` says otherwise).
 * ``--format table|csv|json``: ``table`` when standard output is a terminal, ``json`` otherwise.
   Data go to standard output (or ``-o FILE``, written atomically); messages go to standard error.
@@ -76,8 +77,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 def cli(debug, quiet):
     """Systemic exposure analysis of protocol graphs: clearing, contagion ranking, stress.
 
-    Every command reads a graph (JSON, CSV directory, GraphML, GEXF, exposure table, or - for
-    stdin) and writes data to stdout as a table, CSV or JSON.
+    Every command reads a graph (JSON, CSV or Parquet directory, GraphML, GEXF, exposure table, or
+    - for stdin) and writes data to stdout as a table, CSV or JSON.
 
     \b
     Example:

@@ -109,6 +109,12 @@ def numeric_column(raw: pd.Series, *, text_input: bool):
     a boolean mask of missing values and a list of ``(position, description)``
     for values that are present but not numbers.
     """
+    if isinstance(raw.dtype, pd.api.extensions.ExtensionDtype) and raw.dtype.kind in "fiu":
+        # a masked column (Arrow readers): masked = missing, NaN = a value, and invalid
+        missing = raw.isna().to_numpy()
+        values = raw.to_numpy(dtype=np.float64, na_value=np.nan).copy()
+        nan = np.flatnonzero(np.isnan(values) & ~missing)
+        return values, missing, [(int(i), "NaN") for i in nan]
     if raw.dtype.kind in "fiu":
         values = raw.to_numpy(dtype=np.float64, copy=True)
         return values, np.isnan(values), []

@@ -110,6 +110,41 @@ def test_bad_csv_graphs(tmp_path, command, bad):
     _assert_clean_failure(_invoke(args + ["--format", "json"]), args)
 
 
+def _parquet_dir(tmp_path: Path, name: str) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    nodes, edges = BAD_PARQUET[name]
+    d = tmp_path / "pqgraph"
+    d.mkdir()
+    if nodes is None:
+        (d / "nodes.parquet").write_bytes(b"not parquet")
+    else:
+        pq.write_table(pa.table(nodes), d / "nodes.parquet")
+    if edges is not None:
+        pq.write_table(pa.table(edges), d / "edges.parquet")
+    return str(d)
+
+
+BAD_PARQUET = {
+    "not parquet": (None, {"debtor": ["a"], "creditor": ["b"], "amount": [1.0]}),
+    "no edges.parquet": ({"id": ["a", "b"]}, None),
+    "text amount": ({"id": ["a", "b"]}, {"debtor": ["a"], "creditor": ["b"], "amount": ["lots"]}),
+    "null id": ({"id": ["a", None]}, {"debtor": ["a"], "creditor": ["b"], "amount": [1.0]}),
+    "NaN amount": ({"id": ["a", "b"]}, {"debtor": ["a"], "creditor": ["b"], "amount": [float("nan")]}),
+    "no id column": ({"name": ["a"]}, {"debtor": ["a"], "creditor": ["b"], "amount": [1.0]}),
+}
+
+
+@pytest.mark.parametrize("command", ["validate", "info", "clear", "rank debtrank"])
+@pytest.mark.parametrize("bad", BAD_PARQUET)
+def test_bad_parquet_graphs(tmp_path, command, bad):
+    args = _command(command, _parquet_dir(tmp_path, bad))
+    if bad == "no edges.parquet":
+        args += ["--input-format", "parquet"]
+    _assert_clean_failure(_invoke(args + ["--format", "json"]), args)
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_bad_standard_input(command):
     args = _command(command, "-")

@@ -6,32 +6,48 @@ amount, ...``). An empty cell is a missing value; ``nan`` and ``inf`` are
 values, and invalid ones. A CSV pair has no header document, so its format
 version is 2 when it uses an edge kind or a node field of version 2, else 1.
 
-Reading goes through the pandas C parser with node references read as
-categoricals, so memory stays proportional to nodes + edges. Line numbers of
-problems are found afterwards, only when there are problems, with the
-:mod:`csv` module (exact also for quoted cells spanning several lines).
+Reading goes through Arrow's multithreaded CSV reader: node references are
+read dictionary-encoded and resolved once per distinct value
+(:mod:`exposure.io._arrow`), numeric fields of the schema as float64, other
+text as strings, so memory stays proportional to nodes + edges. A file Arrow
+does not parse as the format expects (a cell that is not a number in a numeric
+field, a row with more cells than the header, a quote never closed, bytes that
+are not UTF-8) is read again with the pandas C parser, which gives the result or
+the exact error of every such input. Line numbers of problems are found
+afterwards, only when there are problems, with the :mod:`csv` module (exact
+also for quoted cells spanning several lines).
 """
 
 from __future__ import annotations
 
 import csv
+import mmap
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ._arrow import to_frame
 
 from ._common import decode_text, format_error, infer_version, locate
 from .._validation import build_tables, sort_problems
 from ..exceptions import GraphFormatError, InvalidNetworkError, Problem, InvalidParameterError
 from ..network import ExposureNetwork
-from ..schema import EDGE_KINDS
+from ..schema import EDGE_KINDS, NODE_FIELDS, NODE_REFERENCES
 
-__all__ = ["read_csv_graph", "csv_paths", "read_csv_table", "line_numbers"]
+__all__ = ["read_csv_graph", "csv_paths", "read_csv_table", "line_numbers", "graph_from_tables", "NODE_TEXT", "NODE_NUMBERS",
+           "EDGE_REFS", "EDGE_NUMBERS", "EDGE_TEXT"]
 
-_REF_COLUMNS = sorted({r for k in EDGE_KINDS.values() for r in k.refs})
-_TEXT_COLUMNS = ("id", "kind", "label", "issuer", "oracle")
+#: Columns of the node and edge tables by how they are read (from the tables of exposure.schema).
+NODE_TEXT = ("id", "kind", "label", *NODE_REFERENCES)
+NODE_NUMBERS = tuple(NODE_FIELDS)
+EDGE_REFS = tuple(sorted({r for k in EDGE_KINDS.values() for r in k.refs}))
+EDGE_NUMBERS = tuple(sorted({f for k in EDGE_KINDS.values() for f in (*k.amounts, *k.fractions)}))
+EDGE_TEXT = tuple(sorted({"kind", *(f for k in EDGE_KINDS.values() for f in k.choices)}))
 
 
 def csv_paths(source) -> tuple[str, str]:
@@ -140,14 +156,66 @@ def _string_lookup(index: pd.Index):
         return index.get_indexer
 
 
-def read_csv_table(path: str, *, text=(), refs=(), node_ids=None) -> pd.DataFrame:
+#: Words read as booleans (those of the pandas C parser, so that both readers agree).
+_TRUE, _FALSE = ["True", "TRUE", "true"], ["False", "FALSE", "false"]
+
+
+def _has_quotes(path: str) -> bool:
+    """Whether the file holds a double quote (a quoted cell may then span lines)."""
+    with open(path, "rb") as fh:
+        try:
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                return m.find(b'"') >= 0
+        except ValueError:  # an empty file cannot be mapped
+            return False
+
+
+def _arrow_kept(t: pa.DataType, nulls: int) -> bool:
+    """Whether an inferred Arrow column is what the pandas parser gives (else it is read as text):
+    integers and floats without empty cells, booleans without empty cells, strings."""
+    return ((pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)) and nulls == 0) \
+        or pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _read_arrow(path: str, cols: list[str], text, refs, numbers, node_ids) -> pd.DataFrame:
+    """The Arrow read of :func:`read_csv_table`; raises ``pyarrow.ArrowInvalid`` for any input the
+    pandas parser must judge."""
+    types = {c: pa.string() for c in cols if c in text}
+    types.update({c: pa.dictionary(pa.int32(), pa.string()) for c in refs})
+    types.update({c: pa.float64() for c in cols if c in numbers and c not in types})
+
+    def read(column_types, include=None):
+        return pacsv.read_csv(
+            path, read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=quotes),
+            convert_options=pacsv.ConvertOptions(
+                column_types=column_types, null_values=[""], strings_can_be_null=False,
+                quoted_strings_can_be_null=False, true_values=_TRUE, false_values=_FALSE,
+                include_columns=include))
+    quotes = _has_quotes(path)
+    table = read(types)
+    if table.column_names != cols:
+        raise pa.ArrowInvalid("columns differ from the header")
+    redo = [c for c, col in zip(cols, table.columns) if c not in types and not _arrow_kept(col.type, col.null_count)]
+    if redo:
+        # dates, numbers or booleans with empty cells, empty columns: the pandas parser keeps them as text
+        again = read({**types, **{c: pa.string() for c in redo}}, include=redo)
+        for c in redo:
+            table = table.set_column(cols.index(c), c, again.column(c))
+    numbers = [c for c in cols if c in numbers]
+    return to_frame(table, numbers=numbers, refs=refs, node_ids=node_ids)
+
+
+def read_csv_table(path: str, *, text=(), refs=(), node_ids=None, numbers=()) -> pd.DataFrame:
     """Read one CSV file; every cell kept as written (no NA guessing), errors as GraphFormatError.
 
-    Columns in ``text`` are read as strings; the others are numbers where every
-    cell is a number, else strings. Columns in ``refs`` (node references) are
-    resolved against ``node_ids`` chunk by chunk while reading and returned as
-    categoricals whose categories are the node ids followed by any unknown
-    values, so that no column of millions of Python strings is ever held.
+    Columns in ``text`` are read as strings; ``numbers`` (numeric fields of the
+    schema) as float64, or a masked ``Float64`` column when a cell is empty or
+    ``nan``; the others are numbers where every cell is a number, else strings.
+    Columns in ``refs`` (node references) are resolved against ``node_ids`` while
+    reading and returned as categoricals whose categories are the node ids
+    followed by any unknown values, so that no column of millions of Python
+    strings is ever held.
     """
     cols = _header(path)
     dup = [c for c in cols if cols.count(c) > 1]
@@ -155,6 +223,15 @@ def read_csv_table(path: str, *, text=(), refs=(), node_ids=None) -> pd.DataFram
         raise format_error(f"The header names column {dup[0]!r} more than once; expected each column once.",
                            path, "line 1")
     refs = [c for c in cols if c in refs]
+    try:
+        return _read_arrow(path, cols, text, refs, numbers, node_ids if node_ids is not None else [])
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, ValueError):
+        pass  # the pandas parser gives the result or the exact error
+    return _read_pandas(path, cols, text, refs, node_ids)
+
+
+def _read_pandas(path: str, cols: list[str], text, refs, node_ids) -> pd.DataFrame:
+    """The pandas C parser, chunk by chunk, resolving node references per chunk."""
     dtype = {c: str for c in cols if c in text or c in refs}
     kw = dict(dtype=dtype, na_filter=False, encoding="utf-8-sig", engine="c")
     if _PANDAS_MAJOR < 3:
@@ -217,7 +294,7 @@ def line_numbers(path: str, rows) -> dict[int, int]:
 def _empty_to_missing(frame: pd.DataFrame, keep: set) -> pd.DataFrame:
     """Metadata columns: empty cells become missing values."""
     for c in frame.columns:
-        if c not in keep and frame[c].dtype != np.float64 and frame[c].dtype.kind not in "iub":
+        if c not in keep and frame[c].dtype.kind not in "fiub":
             col = frame[c]
             if isinstance(col.dtype, pd.CategoricalDtype):
                 if "" in col.cat.categories:
@@ -232,41 +309,59 @@ def _empty_to_missing(frame: pd.DataFrame, keep: set) -> pd.DataFrame:
 def read_csv_graph(source, *, strict: bool = True):
     """Read a CSV graph (directory or pair); return ``(network, problems)``."""
     nodes_path, edges_path = csv_paths(source)
-    nodes = read_csv_table(nodes_path, text=_TEXT_COLUMNS)
+    nodes = read_csv_table(nodes_path, text=NODE_TEXT, numbers=NODE_NUMBERS)
     ids = nodes["id"].to_numpy(dtype=object) if "id" in nodes.columns else np.zeros(0, dtype=object)
-    edges = read_csv_table(edges_path, refs=_REF_COLUMNS, node_ids=ids, text=("kind", "oracle"))
-    problems: list[Problem] = []
+    edges = read_csv_table(edges_path, refs=EDGE_REFS, node_ids=ids, text=EDGE_TEXT, numbers=EDGE_NUMBERS)
+    nodes = _empty_to_missing(nodes, set())
+    edge_fields = {f for s in EDGE_KINDS.values() for f in s.fields}
+    edges = _empty_to_missing(edges, edge_fields - set(EDGE_REFS))
+
+    def lines(table: str, rows) -> dict[int, str]:
+        found = line_numbers(nodes_path if table == "nodes" else edges_path, rows)
+        return {r: f"line {found.get(r, r + 2)}" for r in rows}
+    meta = {"name": Path(nodes_path).parent.name}
+    return graph_from_tables(nodes, edges, (nodes_path, edges_path), lines, meta=meta, strict=strict,
+                             text_input=True, header="line 1")
+
+
+def graph_from_tables(nodes: pd.DataFrame, edges: pd.DataFrame, paths: tuple[str, str], locations, *, meta: dict,
+                      strict: bool, text_input: bool, header: str | None):
+    """Validate the node and edge tables read from the files ``paths``; return ``(network, problems)``.
+
+    ``locations(table, rows)`` gives the location of each 0-based row of ``"nodes"`` or ``"edges"``
+    (``"line 12"`` in CSV, ``"row 11"`` in Parquet), asked only for rows with problems; ``header``
+    is the location of the column names. ``meta["version"]``, when given, is the declared version;
+    otherwise the version is inferred from the edge kinds and node fields.
+    """
+    nodes_path, edges_path = paths
+    where_header = "header" if header else "table"
     if "id" not in nodes.columns:
-        raise format_error(f"The header has no column 'id'; expected columns id, kind, label, external_assets, "
+        raise format_error(f"The {where_header} has no column 'id'; expected columns id, kind, label, external_assets, "
                            f"external_liabilities. Found: {', '.join(map(str, nodes.columns))}.",
-                           nodes_path, "line 1")
+                           nodes_path, header)
     if "kind" not in edges.columns:
         missing = [c for c in EDGE_KINDS["claim"].fields if c not in edges.columns]
         if missing:
-            raise format_error(f"The header has no column {' and no column '.join(map(repr, missing))}; "
+            raise format_error(f"The {where_header} has no column {' and no column '.join(map(repr, missing))}; "
                                "expected columns kind, debtor, creditor, amount (kind optional). "
-                               f"Found: {', '.join(map(str, edges.columns))}.", edges_path, "line 1")
-    version = infer_version(nodes.columns, edges["kind"].unique() if "kind" in edges.columns else ())
-    nodes = _empty_to_missing(nodes, set())
-    edge_fields = {f for s in EDGE_KINDS.values() for f in s.fields}
-    edges = _empty_to_missing(edges, edge_fields - set(_REF_COLUMNS))
-    node_table, tables, found = build_tables(nodes, edges, version=version, text_input=True)
-    problems += found
-    need = {"nodes": [p.row for p in found if p.table == "nodes" and p.row is not None],
-            "edges": [p.row for p in found if p.table == "edges" and p.row is not None]}
-    lines = {"nodes": line_numbers(nodes_path, need["nodes"]), "edges": line_numbers(edges_path, need["edges"])}
+                               f"Found: {', '.join(map(str, edges.columns))}.", edges_path, header)
+    meta = dict(meta)
+    version = meta.get("version") or infer_version(nodes.columns,
+                                                   edges["kind"].unique() if "kind" in edges.columns else ())
+    meta["version"] = version
+    node_table, tables, found = build_tables(nodes, edges, version=version, text_input=text_input)
+    where_rows = {t: locations(t, sorted({p.row for p in found if p.table == t and p.row is not None}))
+                  for t in ("nodes", "edges")}
 
     def where(p: Problem):
-        if p.table in lines and p.row is not None:
-            return f"line {lines[p.table].get(p.row, p.row + 2)}"
+        if p.table in where_rows and p.row is not None:
+            return where_rows[p.table].get(p.row)
         return None
 
     out = []
-    for p in sort_problems(problems):
+    for p in sort_problems(found):
         path = nodes_path if p.table == "nodes" else edges_path if p.table == "edges" else None
         out.extend(locate([p], path or f"{Path(nodes_path).parent}", where))
-    errors = [p for p in out if p.severity == "error"]
-    if errors and strict:
+    if strict and any(p.severity == "error" for p in out):
         raise InvalidNetworkError(out)
-    meta = {"version": version, "name": Path(nodes_path).parent.name}
     return ExposureNetwork._assemble(node_table, tables, meta, tuple(out)), out

@@ -10,6 +10,7 @@ from ._common import format_error, locate, read_bytes, source_name
 from ._convert import atomic_write, graph_frames, to_frames, to_networkx, write_csv, write_json
 from ._csv import read_csv_graph
 from ._json import parse_json_graph, schema_problems
+from ._parquet import is_parquet_dir, read_parquet_graph, write_parquet
 from ._table import read_exposure_table
 from ._xml import parse_xml_graph, write_xml
 from .._params import check_choice
@@ -23,27 +24,32 @@ __all__ = ["read_graph", "check_graph", "write_graph", "from_frames", "from_netw
 from_frames = ExposureNetwork.from_frames
 
 #: Input formats understood by :func:`read_graph`.
-FORMATS = ("json", "csv", "graphml", "gexf", "table")
+FORMATS = ("json", "csv", "parquet", "graphml", "gexf", "table")
 
 _SUFFIX = {".json": "json", ".graphml": "graphml", ".gexf": "gexf", ".csv": "table"}
 
 
 def guess_format(source: Any) -> str:
-    """The format of ``source`` from its name: suffix, directory or pair; JSON for streams and ``-``."""
+    """The format of ``source`` from its name: suffix, directory or pair; JSON for streams and ``-``.
+
+    A directory holding ``nodes.parquet`` and ``edges.parquet`` is a Parquet graph, any other
+    directory a CSV graph.
+    """
     if isinstance(source, (tuple, list)):
-        return "csv"
+        parquet = all(os.fspath(p).lower().endswith(".parquet") for p in source)
+        return "parquet" if source and parquet else "csv"
     if isinstance(source, (str, os.PathLike)):
         s = os.fspath(source)
         if s == "-":
             return "json"
         if os.path.isdir(s):
-            return "csv"
+            return "parquet" if is_parquet_dir(s) else "csv"
         ext = os.path.splitext(s)[1].lower()
         if ext in _SUFFIX:
             return _SUFFIX[ext]
         raise format_error(f"Cannot tell the format of {s!r} from its name; expected a .json, .graphml, "
-                           ".gexf or .csv file or a directory with nodes.csv and edges.csv "
-                           "(or give the format explicitly).", s)
+                           ".gexf or .csv file or a directory with nodes.csv and edges.csv (or nodes.parquet "
+                           "and edges.parquet), or give the format explicitly.", s)
     return "json"
 
 
@@ -58,6 +64,8 @@ def _read(source, format, strict, **table_options):
         return net, problems
     if fmt == "csv":
         return read_csv_graph(source, strict=strict)
+    if fmt == "parquet":
+        return read_parquet_graph(source, strict=strict)
     if fmt in ("graphml", "gexf"):
         data, name = read_bytes(source)
         G = parse_xml_graph(data, name, fmt)
@@ -74,9 +82,10 @@ def read_graph(source, format: str | None = None, *, strict: bool = True, versio
     ----------
     source : str, path-like, pair of paths or file object
         A ``.json``, ``.graphml`` or ``.gexf`` file, a ``.csv`` long exposure
-        table, a directory with ``nodes.csv`` and ``edges.csv``, a pair
-        ``(nodes_csv, edges_csv)``, ``"-"`` for standard input, or an open file.
-    format : {"json", "csv", "graphml", "gexf", "table"}, optional
+        table, a directory with ``nodes.csv`` and ``edges.csv`` (or ``nodes.parquet`` and
+        ``edges.parquet``), a pair ``(nodes_csv, edges_csv)`` or ``(nodes_parquet,
+        edges_parquet)``, ``"-"`` for standard input, or an open file.
+    format : {"json", "csv", "parquet", "graphml", "gexf", "table"}, optional
         Guessed from the name when omitted; standard input and open files are JSON.
     strict : bool, default True
         If True, raise on the first input holding any error (listing every error
@@ -232,22 +241,26 @@ def write_graph(network: ExposureNetwork, dest, format: str | None = None) -> No
     network : ExposureNetwork
     dest : str, path-like or text file
         A ``.json``, ``.graphml`` or ``.gexf`` file, or a directory for the CSV form
-        (``nodes.csv`` and ``edges.csv``, each written atomically).
-    format : {"json", "csv", "graphml", "gexf"}, optional
-        Guessed from ``dest`` when omitted.
+        (``nodes.csv`` and ``edges.csv``) or the Parquet form (``nodes.parquet`` and
+        ``edges.parquet``), each file written atomically.
+    format : {"json", "csv", "parquet", "graphml", "gexf"}, optional
+        Guessed from ``dest`` when omitted (a directory is CSV).
 
     Notes
     -----
     Reading the written file gives the same network: ids, node fields, edges in
     order, amounts (floats are written with shortest round-trip precision) and
-    metadata. In CSV, list or object metadata are written as JSON text; GEXF keeps
-    only the graph's name of the top-level metadata.
+    metadata. In CSV and Parquet, node and edge fields holding lists or objects are
+    written as JSON text; the CSV form keeps no graph metadata but the directory name,
+    the Parquet form keeps all of it; GEXF keeps only the graph's name.
     """
     fmt = _dest_format(dest, format)
     if fmt == "json":
         write_json(network, dest)
     elif fmt == "csv":
         write_csv(network, dest)
+    elif fmt == "parquet":
+        write_parquet(network, dest)
     elif fmt in ("graphml", "gexf"):
         G = to_networkx(network)
 
@@ -260,4 +273,4 @@ def write_graph(network: ExposureNetwork, dest, format: str | None = None) -> No
         else:
             atomic_write(dest, write)
     else:
-        check_choice(fmt, "format", "write_graph", ("json", "csv", "graphml", "gexf"))
+        check_choice(fmt, "format", "write_graph", ("json", "csv", "parquet", "graphml", "gexf"))
