@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .exceptions import Problem
-from .schema import EDGE_KINDS, NODE_FIELDS, kind_of_table
+from .schema import EDGE_KINDS, NODE_CHOICES, NODE_FIELDS, NODE_REFERENCES, kind_of_table
 
 #: Problems of one kind (same table, field and message shape) listed in full; past that, a count.
 MAX_PER_KIND = 50
@@ -193,7 +193,7 @@ def _is_absent_reference(v) -> bool:
 
 def _node_reference(col: _Collector, raw: pd.Series, fld: str, ids: np.ndarray, kinds_of: dict, names,
                     ok: np.ndarray) -> np.ndarray:
-    """Validate a node field that names another node (``issuer``, ``denomination``).
+    """Validate a node field that names another node (:data:`~exposure.schema.NODE_REFERENCES`).
 
     Absent values (see :func:`_is_absent_reference`) become None. ``denomination`` must name a
     node of kind ``asset``; no node may name itself. Invalid rows are cleared in ``ok``.
@@ -290,13 +290,31 @@ def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_inpu
         ok[list(bad)] = False
         table[fld] = vals
     kinds_of = dict(zip(ids.tolist(), kind.tolist())) if n else {}
-    for fld in ("issuer", "denomination"):
+    for fld in NODE_REFERENCES:
         if fld in nodes.columns:
             table[fld] = _node_reference(col, nodes[fld], fld, ids, kinds_of, names, ok)
+    for fld, (allowed, default, _) in NODE_CHOICES.items():
+        if fld in nodes.columns:
+            table[fld] = _node_choice(col, nodes[fld], fld, allowed, default, names, ok)
     for c in nodes.columns:
         if c not in table.columns and c != "id":
             table[c] = nodes[c].to_numpy()
     return table, ok, id_ok
+
+
+def _node_choice(col: _Collector, raw: pd.Series, fld: str, allowed: tuple, default: str, names,
+                 ok: np.ndarray) -> np.ndarray:
+    """Validate a text node field with a fixed set of values (:data:`~exposure.schema.NODE_CHOICES`):
+    a missing value takes the default; any other value not allowed is an error."""
+    values = raw.to_numpy(dtype=object, copy=True)
+    missing, _ = text_masks(raw)
+    values[missing | pd.isna(raw).to_numpy()] = default
+    for i in np.flatnonzero(~np.isin(values, list(allowed))):
+        col.add(("nodes", fld, "error"), Problem(
+            "error", f"Field {fld!r} of node {names(i)!r} must be one of {', '.join(allowed)}. "
+            f"Got {_describe(values[i])} instead.", table="nodes", row=int(i), field=fld, node=names(i)))
+        ok[i] = False
+    return values
 
 
 def _edge_name(kind, refs, arrays, i):

@@ -235,6 +235,41 @@ class ExposureNetwork:
             mask = mask | self.nodes["issuer"].notna().to_numpy()
         return np.asarray(mask, dtype=bool)
 
+    def is_shares(self) -> np.ndarray:
+        """Which nodes owe their creditors shares (``liability_type`` ``shares``), not debt.
+
+        A ``shares`` node pays its creditors pro rata what it holds, always: a loss lowers its
+        value per share (it is *impaired*) and is never a default. Every other node owes debt
+        (the default ``liability_type``).
+        """
+        if "liability_type" not in self.nodes.columns:
+            return np.zeros(self.n, dtype=bool)
+        return np.asarray(self.nodes["liability_type"].to_numpy(dtype=object) == "shares", dtype=bool)
+
+    def first_loss(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(amount, provider)``: each node's first-loss capital (USD, 0 where absent) and the
+        position of the node that provides it (``-1``: a provider outside the network).
+
+        The buffer absorbs a shortfall of the node before any of its creditors does; the provider
+        loses what the buffer pays out.
+        """
+        nodes = self.nodes
+        amount = (nodes["first_loss"].to_numpy(dtype=np.float64, na_value=0.0) if "first_loss" in nodes.columns
+                  else np.zeros(self.n))
+        if "first_loss_provider" in nodes.columns:
+            ref = nodes["first_loss_provider"].to_numpy(dtype=object)
+            provider = np.asarray(nodes.index.get_indexer(np.where(pd.isna(ref), None, ref).astype(object)),
+                                  dtype=np.int64)
+        else:
+            provider = np.full(self.n, -1, dtype=np.int64)
+        return np.nan_to_num(amount, nan=0.0), provider
+
+    @property
+    def has_loss_bearing(self) -> bool:
+        """True when some node owes shares or has first-loss capital: who bears a loss then
+        differs from "every shortfall is a default" (:mod:`exposure.clearing`)."""
+        return bool(self.is_shares().any() or (self.first_loss()[0] > 0).any())
+
     def owned_assets(self) -> np.ndarray:
         """What each node owns outright, at reference prices: ``e`` plus its holdings.
 

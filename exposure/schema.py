@@ -20,14 +20,20 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["NODE_KINDS", "ORACLES", "NODE_FIELDS", "NODE_REFERENCES", "Obligation", "EdgeKind", "EDGE_KINDS",
-           "kind_of_table", "V2_NODE_FIELDS"]
+__all__ = ["NODE_KINDS", "ORACLES", "LIABILITY_TYPES", "NODE_FIELDS", "NODE_REFERENCES", "NODE_CHOICES",
+           "Obligation", "EdgeKind", "EDGE_KINDS", "kind_of_table", "V2_NODE_FIELDS"]
 
 #: Well-known node kinds (``kind`` is free text; these have a meaning to the models).
 NODE_KINDS = ("protocol", "token", "asset", "venue", "position", "external")
 
 #: Oracle types of a collateral position (format version 2).
 ORACLES = ("market", "exchange_rate", "hardcoded", "linear_discount")
+
+#: What a node owes its creditors (format version 2, node field ``liability_type``):
+#: ``debt`` — a fixed nominal claim: a node that cannot pay it in full is in default;
+#: ``shares`` — a pro-rata share of what the node holds (a vault, a wrapper, an exchange-rate
+#: token): a loss lowers the value per share and is never a default.
+LIABILITY_TYPES = ("debt", "shares")
 
 #: Numeric node fields: name -> (default, lower bound, lower bound allowed, upper bound, version).
 #: ``None`` as a default means "absent" (kept as NaN).
@@ -38,14 +44,24 @@ NODE_FIELDS: Mapping[str, tuple] = MappingProxyType({
     "depth": (None, 0.0, True, np.inf, 2),
     "depth_slippage": (None, 0.0, True, 1.0, 2),
     "impact_exponent": (None, 0.0, False, np.inf, 2),
+    # first-loss capital (USD): absorbs a shortfall of the node before any of its creditors
+    "first_loss": (0.0, 0.0, True, np.inf, 2),
 })
 
 #: Node fields that name another node (format version 2): ``issuer`` (the node whose clearing
-#: backs a token) and ``denomination`` (the base asset a token or an obligation is counted in).
-NODE_REFERENCES = ("issuer", "denomination")
+#: backs a token), ``denomination`` (the base asset a token or an obligation is counted in) and
+#: ``first_loss_provider`` (the node that loses what the node's ``first_loss`` pays out; outside
+#: the network when absent).
+NODE_REFERENCES = ("issuer", "denomination", "first_loss_provider")
+
+#: Text node fields with a fixed set of values: name -> (allowed values, default, version).
+NODE_CHOICES: Mapping[str, tuple[tuple[str, ...], str, int]] = MappingProxyType({
+    "liability_type": (LIABILITY_TYPES, "debt", 2),
+})
 
 #: Node fields that only exist in format version 2 (an input using one is version 2).
-V2_NODE_FIELDS = frozenset({f for f, spec in NODE_FIELDS.items() if spec[-1] > 1} | set(NODE_REFERENCES))
+V2_NODE_FIELDS = frozenset({f for f, spec in NODE_FIELDS.items() if spec[-1] > 1} | set(NODE_REFERENCES)
+                           | {f for f, spec in NODE_CHOICES.items() if spec[-1] > 1})
 
 
 @dataclass(frozen=True)

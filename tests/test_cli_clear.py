@@ -43,10 +43,10 @@ def test_csv(graph):
     result = run(graph, "--shock", "b=0.75", "--format", "csv")
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        "node,obligations,payments,recovery,assets,equity,defaulted,default_round\n"
-        "a,10,4,0.40000000000000002,4,0,true,1\n"
-        "b,10,7,0.69999999999999996,7,0,true,2\n"
-        "c,5,5,1,7,2,false,0\n")
+        "node,obligations,payments,recovery,assets,equity,defaulted,default_round,impaired,buffer_used\n"
+        "a,10,4,0.40000000000000002,4,0,true,1,false,0\n"
+        "b,10,7,0.69999999999999996,7,0,true,2,false,0\n"
+        "c,5,5,1,7,2,false,0,false,0\n")
 
 
 def test_json(graph):
@@ -60,7 +60,8 @@ def test_json(graph):
     assert s["defaults_by_round"] == [1, 1]
     assert [n["node"] for n in doc["nodes"]] == ["a", "b", "c"]
     assert doc["nodes"][1] == {"node": "b", "obligations": 10.0, "payments": 7.0, "recovery": 0.7, "assets": 7.0,
-                               "equity": 0.0, "defaulted": True, "default_round": 2}
+                               "equity": 0.0, "defaulted": True, "default_round": 2,
+                               "impaired": False, "buffer_used": 0.0}
 
 
 def test_table_and_default_format(graph):

@@ -41,7 +41,7 @@ def test_summary_csv(files):
     # of the collateral falls to 75 against 80 of debt (bad debt 5, no liquidation: the oracle does not see a
     # market depeg), pool's equity 5 and looper's 20 are gone: total loss 25.
     result = run(*files, "--format", "csv")
-    assert result.stdout.splitlines()[0] == ("scenario,total_loss,bad_debt,liquidated,n_defaults,"
+    assert result.stdout.splitlines()[0] == ("scenario,total_loss,bad_debt,liquidated,n_defaults,n_impaired,buffer_used,"
                                              "external_creditor_loss,rounds,converged")
     frame = csv(result).set_index("scenario")
     assert list(frame.index) == ["eth-30", "steth-depeg"]
@@ -55,7 +55,7 @@ def test_summary_csv(files):
 def test_scenario_selection_and_detail_tables(files):
     nodes = csv(run(*files, "--scenario", "steth-depeg", "--detail", "nodes", "--format", "csv"))
     assert list(nodes.columns) == ["scenario", "node", "kind", "equity_before", "equity_after", "loss", "bad_debt",
-                                   "liquidated", "defaulted", "default_round"]
+                                   "liquidated", "defaulted", "default_round", "impaired", "buffer_used"]
     assert set(nodes["scenario"]) == {"steth-depeg"} and len(nodes) == 6
     assert nodes.set_index("node").loc["pool", "bad_debt"] == pytest.approx(5.0)
     tokens = csv(run(*files, "--detail", "tokens", "--format", "csv"))
@@ -82,7 +82,8 @@ def test_table_output(files):
     assert result.exit_code == 0
     title, header = result.stdout.splitlines()[:2]
     assert title == "Scenarios" and header.split() == ["scenario", "total_loss", "bad_debt", "liquidated",
-                                                       "n_defaults", "external_creditor_loss", "rounds", "converged"]
+                                                       "n_defaults", "n_impaired", "buffer_used",
+                                                           "external_creditor_loss", "rounds", "converged"]
 
 
 def test_bad_scenario_file_is_an_error_naming_the_shock(files, tmp_path):

@@ -354,9 +354,9 @@ def test_frames_have_the_agreed_columns():
                                                     "redemption_value", "liquidated"]
     assert set(res.tokens_frame()["token"]) == {"USD", "tok1", "rt1"}
     assert list(res.to_frame().columns) == ["node", "obligations", "payments", "recovery", "assets", "equity",
-                                            "defaulted", "default_round", "bad_debt", "liquidated",
-                                            "equity_before", "loss"]
-    assert set(res.summary()) == {"total_loss", "bad_debt", "liquidated", "n_defaults",
+                                            "defaulted", "default_round", "impaired", "buffer_used", "bad_debt",
+                                            "liquidated", "equity_before", "loss"]
+    assert set(res.summary()) == {"total_loss", "bad_debt", "liquidated", "n_defaults", "n_impaired", "buffer_used",
                                   "external_creditor_loss", "rounds", "converged", "iterations", "residual",
                                   "conservation_residual"}
     assert len(res.rounds_frame()) == res.rounds

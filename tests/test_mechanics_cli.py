@@ -42,7 +42,8 @@ def test_clear_on_a_version_2_graph_adds_the_mechanics_columns(chain_file):
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(io.StringIO(result.stdout)).set_index("node")
     assert list(frame.columns) == ["obligations", "payments", "recovery", "assets", "equity", "defaulted",
-                                   "default_round", "bad_debt", "liquidated", "equity_before", "loss"]
+                                   "default_round", "impaired", "buffer_used", "bad_debt", "liquidated",
+                                   "equity_before", "loss"]
     # hand derivation in tests/test_mechanics.py: sup loses 60 − 50/1.05², L1's bad debt is 80 − 50/1.05,
     # the defaults come in rounds 1, 2, 3 of the joint loop
     assert frame.loc["sup", "loss"] == pytest.approx(60 - 50 / 1.05**2, rel=1e-12)

@@ -39,6 +39,7 @@ References
    Operations Research Letters 38(5):489–491, 2010. doi:10.1016/j.orl.2010.07.007
 """
 
+from ._loss import LossBearing, clear_bearing
 from ._models import clear_claims, eisenberg_noe, rogers_veraart
 from ._result import FRAME_COLUMNS, ClearingResult, result_from_vectors
 from ._sensitivity import ClearingSensitivities, loss_amplification, sensitivities
@@ -46,4 +47,4 @@ from ._solvers import METHODS, ClearingVectors, clear_vectors
 
 __all__ = ["ClearingResult", "ClearingVectors", "ClearingSensitivities", "clear_vectors", "clear_claims",
            "eisenberg_noe", "rogers_veraart", "sensitivities", "loss_amplification", "result_from_vectors",
-           "METHODS", "FRAME_COLUMNS"]
+           "METHODS", "FRAME_COLUMNS", "LossBearing", "clear_bearing"]

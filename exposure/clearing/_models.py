@@ -10,8 +10,8 @@ from .._results import report
 from ..exceptions import InvalidShockError
 from ..network import ExposureNetwork
 from ..shocks import apply_shock
+from ._loss import LossBearing, clear_bearing
 from ._result import ClearingResult, result_from_vectors
-from ._solvers import clear_vectors
 
 __all__ = ["eisenberg_noe", "rogers_veraart", "clear_claims"]
 
@@ -123,8 +123,12 @@ def clear_claims(network: ExposureNetwork, shock=None, *, alpha: float = 1.0, be
 
     :func:`eisenberg_noe` and :func:`rogers_veraart` are this plus the convergence report;
     :func:`exposure.clear` solves a network with holdings or positions through the mechanics.
+    First-loss buffers are drawn before any creditor loses, and a node that owes shares is
+    impaired, not in default (:mod:`exposure.clearing._loss`).
     """
     Pi, pbar, e = _shocked_vectors(network, shock)
     alpha, beta = float(alpha), float(beta)
-    vec = clear_vectors(Pi, pbar, e, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter)
-    return result_from_vectors(network, vec, e, alpha=alpha, beta=beta, pbar=pbar)
+    bearing = LossBearing.from_network(network)
+    bv = clear_bearing(Pi, pbar, e, bearing, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter)
+    return result_from_vectors(network, bv.vectors, bv.e, alpha=alpha, beta=beta, pbar=pbar,
+                               buffer_used=bv.buffer_used, e_clear=bv.e_clear, bearing=bearing)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..clearing import LossBearing
 from ..schema import ORACLES
 
 __all__ = ["MechanicsModel", "PositionState", "price_impact", "oracle_ratio", "health",
@@ -83,6 +84,8 @@ class MechanicsModel:
         For every claim in ``L`` that is denominated in an asset: its position in ``L.data``,
         its amount at reference prices and the position of its denomination asset. Empty
         when no claim is denominated (``L`` is then fixed).
+    bearing : LossBearing
+        Who bears each node's loss: ``liability_type`` and first-loss buffers.
     """
 
     n: int
@@ -117,6 +120,7 @@ class MechanicsModel:
     claim_pos: np.ndarray
     claim_amount: np.ndarray
     claim_den: np.ndarray
+    bearing: LossBearing
 
     @classmethod
     def from_network(cls, network) -> "MechanicsModel":
@@ -163,6 +167,7 @@ class MechanicsModel:
             L=network.liabilities,
             x=np.asarray(network.external_liabilities, dtype=np.float64),
             claim_pos=claim_pos, claim_amount=claim_amount, claim_den=claim_den,
+            bearing=LossBearing.from_network(network),
         )
 
     @property

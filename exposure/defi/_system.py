@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._params import check_number
 from .._results import report
-from ..clearing import ClearingResult, clear_claims, clear_vectors, result_from_vectors
+from ..clearing import ClearingResult, LossBearing, clear_bearing, clear_claims, result_from_vectors
 from ..schema import EDGE_KINDS
 from ..shocks import MarketShock
 from ._model import (MechanicsModel, PositionState, denomination_factor, external_values, health,
@@ -49,10 +49,13 @@ class _State:
     L: Any = None
     Pi: Any = None
     pbar: Any = None
+    e_after: Any = None
+    e_clear: Any = None
+    buffer_used: Any = None
 
 
-def _clear(Pi, pbar, e, *, alpha, beta, tol, start):
-    return clear_vectors(Pi, pbar, e, alpha=alpha, beta=beta, tol=tol, start=start)
+def _clear(Pi, pbar, e, bearing, *, alpha, beta, tol, start):
+    return clear_bearing(Pi, pbar, e, bearing, alpha=alpha, beta=beta, tol=tol, start=start)
 
 
 def _equity(pbar: np.ndarray, assets: np.ndarray) -> np.ndarray:
@@ -85,7 +88,8 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
     e_prev = None
     factors_prev = None
     rounds = []
-    converged, status, residual, message, cv = False, 1, math.inf, "", None
+    converged, status, residual, message, cv, bv = False, 1, math.inf, "", None, None
+    bearing = model.bearing
     it = 0
     for it in range(1, max_iter + 1):
         o = oracle_ratio(model, m, r)
@@ -108,10 +112,12 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
         factors_prev = factors
         # Without holdings and positions one clearing is the whole model: solve it exactly as the
         # clearing engine does. Otherwise solve each round's clearing well inside the loop's tol.
-        cv = _clear(Pi_cur, pbar_cur, e, alpha=alpha, beta=beta,
+        bv = _clear(Pi_cur, pbar_cur, e, bearing, alpha=alpha, beta=beta,
                     tol=tol * 1e-2 if model.has_mechanics else tol, start=start)
+        cv = bv.vectors
         p_new = np.asarray(cv.payments, dtype=np.float64)
-        defaulted = np.asarray(cv.defaulted, dtype=bool)
+        # in shortfall after the buffers: a default for a debt node, an impairment for a shares node
+        defaulted = np.asarray(cv.defaulted, dtype=bool) & ~bearing.shares
         default_round[defaulted & (default_round == 0)] = it
         bad_debt_round[(bad > bad_tol) & (bad_debt_round == 0)] = it
         r_new = np.minimum(r, redemption_values(model, p_new, forged, fundamental, pbar_cur, m))
@@ -154,7 +160,8 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
     elif not message:
         message = (f"stopped after max_iter={max_iter} rounds; the largest change in the last round was "
                    f"{residual:.3g} > tol {tol:g}")
-    return _State(m=m, r=r, Q=Q, e=e_prev, payments=p, assets=np.asarray(cv.assets, dtype=np.float64),
+    return _State(m=m, r=r, Q=Q, e=e_prev, e_after=bv.e, e_clear=bv.e_clear, buffer_used=bv.buffer_used,
+                  payments=p, assets=np.asarray(cv.assets, dtype=np.float64),
                   defaulted=np.asarray(cv.defaulted, dtype=bool), positions=state, bad=bad,
                   default_round=default_round, liquidated_round=liquidated_round,
                   bad_debt_round=bad_debt_round, price_round=price_round, rounds=rounds,
@@ -179,9 +186,14 @@ class SystemResult(ClearingResult):
         Clearing fields as in :class:`exposure.clearing.ClearingResult`, in the
         shocked state (``assets = e + Πᵀp``, ``equity = max(0, assets − p̄)``).
     defaulted : ndarray of bool
+        Debt nodes in default (short after drawing on their first-loss buffer).
     default_round : ndarray of int
-        Round of the joint loop in which the node first defaults (0: never). On a
-        network without holdings and positions, the clearing engine's own round.
+        Round of the joint loop in which the node first defaults (0: never, and every node
+        that owes shares). On a network without holdings and positions, the clearing
+        engine's own round.
+    impaired, buffer_used : ndarray
+        Nodes owing shares whose value per share fell (recovery below ``1 − tol``); first-loss
+        capital drawn by each node (:mod:`exposure.clearing._loss`).
     equity_before, equity_after, loss : ndarray
         Equity in the unshocked and shocked states and their difference.
     bad_debt : ndarray
@@ -197,7 +209,10 @@ class SystemResult(ClearingResult):
     external_assets : ndarray
         ``e`` of the last clearing (the revalued external assets).
     total_loss, total_bad_debt, total_liquidated, external_creditor_loss, total_shortfall : float
-    n_defaults : int
+        ``total_loss`` is the equity lost by every node that is not a token, plus the rise of what
+        external creditors are not paid and of the first-loss capital drawn from providers outside
+        the network.
+    n_defaults, n_impaired : int
     converged : bool
     iterations : int
         Rounds of the joint loop (``rounds`` is the same number).
@@ -261,19 +276,22 @@ class SystemResult(ClearingResult):
 
     # ---------------------------------------------------------------- frames
     def to_frame(self) -> pd.DataFrame:
-        """Per node: the clearing columns plus ``bad_debt, liquidated, equity_before, loss``."""
+        """Per node: the clearing columns (:data:`~exposure.clearing.FRAME_COLUMNS`) plus ``bad_debt,
+        liquidated, equity_before, loss``."""
         return self.nodes_frame()[["node", "obligations", "payments", "recovery", "assets", "equity_after",
-                                   "defaulted", "default_round", "bad_debt", "liquidated", "equity_before",
-                                   "loss"]].rename(columns={"equity_after": "equity"})
+                                   "defaulted", "default_round", "impaired", "buffer_used", "bad_debt",
+                                   "liquidated", "equity_before", "loss"]].rename(columns={"equity_after": "equity"})
 
     def nodes_frame(self) -> pd.DataFrame:
         """Per node: ``node, kind, equity_before, equity_after, loss, bad_debt, liquidated, defaulted,
-        default_round`` and the clearing columns ``obligations, payments, recovery, assets``."""
+        default_round, impaired, buffer_used`` and the clearing columns ``obligations, payments, recovery,
+        assets``."""
         return pd.DataFrame({
             "node": self.node_ids.to_numpy(dtype=object), "kind": self.kinds.astype(object),
             "equity_before": self.equity_before, "equity_after": self.equity_after, "loss": self.loss,
             "bad_debt": self.bad_debt, "liquidated": self.liquidated, "defaulted": self.defaulted,
-            "default_round": self.default_round, "obligations": self.obligations,
+            "default_round": self.default_round, "impaired": self.impaired, "buffer_used": self.buffer_used,
+            "obligations": self.obligations,
             "payments": self.payments, "recovery": self.recovery, "assets": self.assets,
         })
 
@@ -333,11 +351,12 @@ class SystemResult(ClearingResult):
         return pd.DataFrame(list(self.round_records), columns=cols)
 
     def summary(self) -> dict:
-        """``total_loss, bad_debt, liquidated, n_defaults, external_creditor_loss, rounds, converged,
-        iterations, residual, conservation_residual`` (plain Python values)."""
+        """``total_loss, bad_debt, liquidated, n_defaults, n_impaired, buffer_used, external_creditor_loss,
+        rounds, converged, iterations, residual, conservation_residual`` (plain Python values)."""
         return {
             "total_loss": float(self.total_loss), "bad_debt": float(self.total_bad_debt),
             "liquidated": float(self.total_liquidated), "n_defaults": int(self.n_defaults),
+            "n_impaired": int(self.n_impaired), "buffer_used": float(self.buffer_used.sum()),
             "external_creditor_loss": float(self.external_creditor_loss), "rounds": int(self.iterations),
             "converged": bool(self.converged), "iterations": int(self.iterations),
             "residual": float(self.residual), "conservation_residual": float(self.conservation_residual),
@@ -355,8 +374,11 @@ class SystemResult(ClearingResult):
 
 # ======================================================================== solve_system
 def _balance_gap(s: _State, alpha, beta):
-    """(gap, scale, default costs) of ``Σ e = Σ equity + Σ p·x/p̄ + Σ default costs`` (module docstring)."""
-    e, payments, assets, defaulted, pbar = s.e, s.payments, s.assets, s.defaulted, s.pbar
+    """(gap, scale, default costs) of ``Σ e = Σ equity + Σ p·x/p̄ + Σ default costs`` (module docstring),
+    with ``e`` the external assets the clearing saw (first-loss buffers included) and equity counted on
+    what each node holds plus its buffer."""
+    e, payments, defaulted, pbar = s.e_clear, s.payments, s.defaulted, s.pbar
+    assets = s.assets + (s.e_clear - s.e_after)
     share_out = np.asarray(s.Pi.sum(axis=1)).ravel()
     ext_paid = payments * np.where(pbar > 0, 1.0 - share_out, 0.0)
     received = assets - e
@@ -477,26 +499,34 @@ def solve_system(network, shock=None, *, alpha=1.0, beta=1.0, tol=1e-9, max_iter
     conservation = max(g / sc for g, sc, _ in gaps)
     status = after.status if not after.converged else before.status
     inner = after.inner
+    bearing = model.bearing
     default_round = after.default_round
     if not model.has_mechanics and inner is not None:
         default_round = np.asarray(inner.default_round, dtype=np.int64)
+    defaulted, impaired, default_round = bearing.classify(after.defaulted, default_round)
+    # first-loss capital paid from outside the network is a loss too (node providers' is in their equity)
+    outside = bearing.provider < 0
+    ext_buffer = float(np.sum(after.buffer_used[outside]) - np.sum(before.buffer_used[outside]))
     result = SystemResult(
         network=network, node_ids=network.node_ids, kinds=np.asarray(network.kinds, dtype=object),
         obligations=after.pbar, payments=after.payments,
         recovery=np.divide(after.payments, after.pbar, out=np.ones(n), where=after.pbar > 0),
-        assets=after.assets, equity=eq_a, defaulted=after.defaulted, default_round=default_round,
+        assets=after.assets, equity=eq_a, defaulted=defaulted, default_round=default_round,
+        impaired=impaired, buffer_used=after.buffer_used, n_impaired=int(impaired.sum()),
         equity_before=eq_b, equity_after=eq_a, loss=eq_b - eq_a, bad_debt=bad_node, liquidated=liq_node,
         sold=after.Q, price_before=before.m, price_after=after.m, redemption_value=after.r,
-        price_round=after.price_round, external_assets=after.e, position_state=st,
+        price_round=after.price_round, external_assets=after.e_after, position_state=st,
         position_bad_debt=after.bad, health_before=h_b, health_after=h_a,
         liquidated_round=after.liquidated_round, bad_debt_round=after.bad_debt_round,
         round_records=tuple(after.rounds),
         clearing=result_from_vectors(network if after.L is model.L else dataclasses.replace(network, liabilities=after.L),
-                                     after.inner, after.e, alpha=kw["alpha"], beta=kw["beta"]),
-        total_loss=float(np.sum((eq_b - eq_a)[non_token]) + (ecl_a - ecl_b)),
+                                     after.inner, after.e_after, alpha=kw["alpha"], beta=kw["beta"],
+                                     buffer_used=after.buffer_used, e_clear=after.e_clear,
+                                     bearing=bearing),
+        total_loss=float(np.sum((eq_b - eq_a)[non_token]) + (ecl_a - ecl_b) + ext_buffer),
         total_bad_debt=float(after.bad.sum()), total_liquidated=float(after.Q.sum()),
         external_creditor_loss=ecl_a, total_shortfall=float(np.sum(after.pbar - after.payments)),
-        n_defaults=int(after.defaulted.sum()), converged=bool(after.converged and before.converged),
+        n_defaults=int(defaulted.sum()), converged=bool(after.converged and before.converged),
         iterations=int(after.iterations), residual=float(after.residual),
         conservation_residual=float(conservation), status=status,
         value_lost=float(np.sum(before.e) - np.sum(after.e)), default_costs=gaps[0][2],

@@ -37,13 +37,13 @@ from ._common import decode_text, format_error, infer_version, locate
 from .._validation import build_tables, sort_problems
 from ..exceptions import GraphFormatError, InvalidNetworkError, Problem, InvalidParameterError
 from ..network import ExposureNetwork
-from ..schema import EDGE_KINDS, NODE_FIELDS, NODE_REFERENCES
+from ..schema import EDGE_KINDS, NODE_CHOICES, NODE_FIELDS, NODE_REFERENCES
 
 __all__ = ["read_csv_graph", "csv_paths", "read_csv_table", "line_numbers", "graph_from_tables", "NODE_TEXT", "NODE_NUMBERS",
            "EDGE_REFS", "EDGE_NUMBERS", "EDGE_TEXT"]
 
 #: Columns of the node and edge tables by how they are read (from the tables of exposure.schema).
-NODE_TEXT = ("id", "kind", "label", *NODE_REFERENCES)
+NODE_TEXT = ("id", "kind", "label", *NODE_REFERENCES, *NODE_CHOICES)
 NODE_NUMBERS = tuple(NODE_FIELDS)
 EDGE_REFS = tuple(sorted({r for k in EDGE_KINDS.values() for r in k.refs}))
 EDGE_NUMBERS = tuple(sorted({f for k in EDGE_KINDS.values() for f in (*k.amounts, *k.fractions)}))

@@ -15,10 +15,10 @@ from ..io.scenarios import Scenario, market_shock_fields
 
 __all__ = ["SUMMARY_COLUMNS", "NODE_COLUMNS", "TOKEN_COLUMNS", "StressResult", "run_scenarios"]
 
-SUMMARY_COLUMNS = ("scenario", "total_loss", "bad_debt", "liquidated", "n_defaults", "external_creditor_loss",
-                   "rounds", "converged")
+SUMMARY_COLUMNS = ("scenario", "total_loss", "bad_debt", "liquidated", "n_defaults", "n_impaired", "buffer_used",
+                   "external_creditor_loss", "rounds", "converged")
 NODE_COLUMNS = ("scenario", "node", "kind", "equity_before", "equity_after", "loss", "bad_debt", "liquidated",
-                "defaulted", "default_round")
+                "defaulted", "default_round", "impaired", "buffer_used")
 TOKEN_COLUMNS = ("scenario", "token", "price_before", "price_after", "redemption_value", "liquidated")
 
 
