@@ -34,6 +34,14 @@ BAD_GRAPHS = {
         {**CHAIN, "edges": [{"kind": "holding", "holder": "a", "token": "b", "amount": 1}]}).encode(),
     "duplicate ids": json.dumps({**CHAIN, "nodes": CHAIN["nodes"] + CHAIN["nodes"][:1]}).encode(),
     "deeply nested": b"[" * 100_000 + b"]" * 100_000,
+    "unknown liability type": json.dumps(
+        {**CHAIN, "version": 2, "nodes": [{**CHAIN["nodes"][0], "liability_type": "equity"}, *CHAIN["nodes"][1:]]}
+    ).encode(),
+    "negative first loss": json.dumps(
+        {**CHAIN, "version": 2, "nodes": [{**CHAIN["nodes"][0], "first_loss": -1}, *CHAIN["nodes"][1:]]}).encode(),
+    "unknown first-loss provider": json.dumps(
+        {**CHAIN, "version": 2, "nodes": [{**CHAIN["nodes"][0], "first_loss": 1, "first_loss_provider": "zz"},
+                                          *CHAIN["nodes"][1:]]}).encode(),
 }
 
 
@@ -60,6 +68,8 @@ BAD_CSV = {
     "ragged row": ("id\na\nb\n", "debtor,creditor,amount\na,b,1,2,3\n"),
     "unclosed quote": ("id\na\nb\n", 'debtor,creditor,amount\n"a,b,1\n'),
     "no id column": ("name\na\n", "debtor,creditor,amount\na,b,1\n"),
+    "unknown liability type": ("id,liability_type\na,debt\nb,loan\n", "debtor,creditor,amount\na,b,1\n"),
+    "text first loss": ("id,first_loss\na,some\nb,\n", "debtor,creditor,amount\na,b,1\n"),
 }
 
 #: Every command, as the arguments that follow GRAPH.

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import differential_block, numba_kernels, seed_run, use_compiled
+from ._kernels import can_default, differential_block, numba_kernels, seed_run, use_compiled
 
 __all__ = ["DifferentialScores", "differential_debtrank_scores", "anchor_state"]
 
@@ -72,21 +72,23 @@ def anchor_state(W: sp.csr_array, k: int, eps: float = ANCHOR_LEVEL, max_iter: i
 
 
 def differential_debtrank_scores(W: sp.csr_array, v: np.ndarray, psi: float, *, tol: float = 1e-10,
-                                 max_iter: int = 10_000, seeds=None, anchor: bool = True,
+                                 max_iter: int = 10_000, seeds=None, anchor: bool = True, counted=None,
                                  compiled: bool | None = None) -> DifferentialScores:
     """Differential DebtRank of each seed (default: every node); ``W`` by debtor, uncapped.
 
     With ``anchor`` (and the compiled kernel), runs that lift the anchor's distress to ``ε``
     switch to the shared state (module docstring); the result is the same fixed point.
-    ``compiled`` as for :func:`exposure.contagion._kernels.debtrank_seeds`.
+    ``counted`` (the nodes that can default) and ``compiled`` as for
+    :func:`exposure.contagion._kernels.debtrank_seeds`.
     """
     n = W.shape[0]
+    counted = can_default(counted, n)
     seeds = np.arange(n, dtype=np.int64) if seeds is None else np.ascontiguousarray(seeds, dtype=np.int64)
     if not use_compiled(compiled):
-        score, iters, residual, defaults, reached = differential_block(W, v, seeds, psi, tol, max_iter)
+        score, iters, residual, defaults, reached = differential_block(W, v, seeds, psi, tol, max_iter, counted)
         return DifferentialScores(score, iters, residual, defaults, reached, residual <= tol, -1, 0)
     run = seed_run(W, seeds, compact=False)
-    W, v = run.matrix, np.asarray(v, np.float64)[run.perm]
+    W, v, counted = run.matrix, np.asarray(v, np.float64)[run.perm], counted[run.perm]
     k, it_anchor, state = -1, 0, None
     if anchor and n > 1 and W.nnz and psi > 0:
         k = int(np.argmax(np.diff(sp.csc_array(W).indptr)))   # creditor of the most debtors
@@ -97,8 +99,9 @@ def differential_debtrank_scores(W: sp.csr_array, v: np.ndarray, psi: float, *, 
         y, U, it_anchor = state
     score, iters, residual, defaults, reached, warm = run.outputs(np.float64, np.int64, np.float64, np.int64,
                                                                   np.int64, np.bool_)
-    numba_kernels().warm_many(run.seeds, float(psi), run.indptr, run.indices, run.data, v, float(tol),
-                              int(max_iter), k, float(ANCHOR_LEVEL), y, U, float(v @ y), int((y >= 1.0).sum()),
+    numba_kernels().warm_many(run.seeds, float(psi), run.indptr, run.indices, run.data, v, counted, float(tol),
+                              int(max_iter), k, float(ANCHOR_LEVEL), y, U, float(v @ y),
+                              int(((y >= 1.0) & counted).sum()),
                               int((y > 0).sum()), run.n_chunks, score, iters, residual, defaults, reached, warm)
     converged = residual <= tol
     return DifferentialScores(score, iters, residual, defaults, reached, converged,

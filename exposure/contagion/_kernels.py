@@ -110,19 +110,27 @@ def permuted(M: sp.csr_array, perm: np.ndarray) -> sp.csr_array:
 # --------------------------------------------------------------------------- DebtRank
 
 
-def debtrank_seeds(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float, *, compiled: bool | None = None):
+def can_default(counted, n: int) -> np.ndarray:
+    """The nodes whose full distress counts as a default (every node when ``counted`` is None; a node
+    that owes shares passes distress on but never defaults)."""
+    return np.ones(n, np.bool_) if counted is None else np.ascontiguousarray(counted, dtype=np.bool_)
+
+
+def debtrank_seeds(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float, *, counted=None,
+                   compiled: bool | None = None):
     """DebtRank of each seed: arrays (score, rounds, defaults_caused, reached).
 
-    ``compiled``: None (default) uses the compiled kernel when numba is available, False the numpy
-    kernel (:func:`exposure._compiled.use_compiled`).
+    ``counted``: the nodes that can default (:func:`can_default`). ``compiled``: None (default) uses the
+    compiled kernel when numba is available, False the numpy kernel (:func:`exposure._compiled.use_compiled`).
     """
     seeds = np.ascontiguousarray(seeds, dtype=np.int64)
+    counted = can_default(counted, W.shape[0])
     if not use_compiled(compiled):
-        return debtrank_block(W, v, seeds, psi)
+        return debtrank_block(W, v, seeds, psi, counted)
     run = seed_run(W, seeds)
     out = run.outputs(np.float64, np.int64, np.int64, np.int64)
     numba_kernels().debtrank_many(run.seeds, float(psi), run.indptr, run.indices, run.data,
-                                  np.asarray(v, np.float64)[run.perm], run.n_chunks, *out)
+                                  np.asarray(v, np.float64)[run.perm], counted[run.perm], run.n_chunks, *out)
     return out
 
 
@@ -138,9 +146,10 @@ def blocks(m: int, n: int, budget: float = 2.5e7):
         yield start, min(m, start + b)
 
 
-def debtrank_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float):
+def debtrank_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float, counted=None):
     """Batched DebtRank: the seeds of a block are the columns of an ``n × b`` state."""
     n = W.shape[0]
+    counted = can_default(counted, n)
     Wt = W.T.tocsr()
     m = seeds.size
     score, rounds = np.zeros(m), np.zeros(m, np.int64)
@@ -161,7 +170,7 @@ def debtrank_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float
             seen |= new
             F = np.where(new, H, 0.0)
         score[a:b] = v @ H - v[seeds[a:b]] * psi
-        hit = H >= 1.0
+        hit = (H >= 1.0) & counted[:, None]
         hit[seeds[a:b], cols] = False
         defaults[a:b] = hit.sum(axis=0)
         reached[a:b] = seen.sum(axis=0)
@@ -170,9 +179,10 @@ def debtrank_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float
 
 # --------------------------------------------------------------- differential DebtRank
 def differential_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float,
-                       tol: float, max_iter: int):
+                       tol: float, max_iter: int, counted=None):
     """Batched differential DebtRank: ``H ← min(1, H + Λ ΔH)`` on an ``n × b`` block."""
     n = W.shape[0]
+    counted = can_default(counted, n)
     Wt = W.T.tocsr()
     m = seeds.size
     score, iters, residual = np.zeros(m), np.zeros(m, np.int64), np.zeros(m)
@@ -197,7 +207,7 @@ def differential_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: f
         # not converged: the increment the next round would still add
         res = np.where(active, (np.minimum(1.0, H + Wt @ D) - H).max(axis=0, initial=0.0), 0.0)
         score[a:b] = v @ H - v[seeds[a:b]] * psi
-        hit = H >= 1.0
+        hit = (H >= 1.0) & counted[:, None]
         hit[seeds[a:b], cols] = False
         defaults[a:b] = hit.sum(axis=0)
         reached[a:b] = seen.sum(axis=0)
@@ -209,29 +219,40 @@ def differential_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: f
 # ----------------------------------------------------------------------------- Furfine
 
 
-def _furfine_threshold(equity: np.ndarray) -> np.ndarray:
-    # a node without positive equity defaults on its first positive loss
-    return np.where(equity > 0, equity, np.finfo(float).tiny)
+def _furfine_threshold(equity: np.ndarray, buffer=None) -> np.ndarray:
+    """The loss at which a node fails: its equity plus its first-loss buffer; a node with neither
+    fails on its first positive loss."""
+    equity = np.asarray(equity, np.float64)
+    room = np.maximum(equity, 0.0) + (0.0 if buffer is None else np.asarray(buffer, np.float64))
+    return np.where(room > 0, room, np.finfo(float).tiny)
 
 
-def furfine_seeds(LG: sp.csr_array, equity: np.ndarray, seeds: np.ndarray, *, compiled: bool | None = None):
-    """Furfine cascade of each seed on ``LG = lgd · L``: (equity lost by others, rounds, defaults, reached)."""
+def furfine_seeds(LG: sp.csr_array, equity: np.ndarray, seeds: np.ndarray, *, buffer=None, counted=None,
+                  compiled: bool | None = None):
+    """Furfine cascade of each seed on ``LG = lgd · L``: (equity lost by others, rounds, defaults, reached).
+
+    A node fails when its loss reaches its equity plus its first-loss ``buffer`` (0 when None); only
+    the failures of nodes ``counted`` (:func:`can_default`) are defaults.
+    """
     seeds = np.ascontiguousarray(seeds, dtype=np.int64)
+    counted = can_default(counted, LG.shape[0])
     if not use_compiled(compiled):
-        return furfine_block(LG, equity, seeds)
+        return furfine_block(LG, equity, seeds, buffer=buffer, counted=counted)
     run = seed_run(LG, seeds, compact=False)
     out = run.outputs(np.float64, np.int64, np.int64, np.int64)
+    thr = _furfine_threshold(equity, buffer)[run.perm]
     equity = np.asarray(equity, np.float64)[run.perm]
-    numba_kernels().furfine_many(run.seeds, run.indptr, run.indices, run.data, _furfine_threshold(equity),
-                                 np.maximum(equity, 0.0), run.n_chunks, *out)
+    numba_kernels().furfine_many(run.seeds, run.indptr, run.indices, run.data, thr,
+                                 np.maximum(equity, 0.0), counted[run.perm], run.n_chunks, *out)
     return out
 
 
-def furfine_block(LG: sp.csr_array, equity: np.ndarray, seeds: np.ndarray):
+def furfine_block(LG: sp.csr_array, equity: np.ndarray, seeds: np.ndarray, *, buffer=None, counted=None):
     """Batched Furfine cascade: defaulted sets are the columns of an ``n × b`` boolean block."""
     n = LG.shape[0]
     LGt = LG.T.tocsr()
-    thr = _furfine_threshold(equity)
+    thr = _furfine_threshold(equity, buffer)
+    counted = can_default(counted, n)
     pos = np.maximum(equity, 0.0)
     m = seeds.size
     score, rounds = np.zeros(m), np.zeros(m, np.int64)
@@ -253,7 +274,9 @@ def furfine_block(LG: sp.csr_array, equity: np.ndarray, seeds: np.ndarray):
         lost = np.minimum(loss, pos[:, None])
         lost[seeds[a:b], cols] = 0.0
         score[a:b] = lost.sum(axis=0)
-        defaults[a:b] = dead.sum(axis=0) - 1
+        counts = dead & counted[:, None]
+        counts[seeds[a:b], cols] = False
+        defaults[a:b] = counts.sum(axis=0)
         touched = loss > 0
         touched[seeds[a:b], cols] = True
         reached[a:b] = touched.sum(axis=0)

@@ -139,7 +139,7 @@ def _run_debtrank(ctx: _Context, p: Mapping[str, Any]) -> Scores:
     net = ctx.claims
     v = economic_value(net, p["value"])
     score, rounds, defaults, reached = _kernels.debtrank_seeds(impact_weights(net), v, np.arange(net.n),
-                                                               p["initial_distress"])
+                                                               p["initial_distress"], counted=~net.is_shares())
     return Scores(score, {"rounds": rounds, "defaults_caused": defaults, "reached": reached},
                   iterations=int(rounds.max(initial=0)), message="DebtRank of every node")
 
@@ -148,7 +148,7 @@ def _run_differential(ctx: _Context, p: Mapping[str, Any]) -> Scores:
     net = ctx.claims
     v = economic_value(net, p["value"])
     r = differential_debtrank_scores(impact_weights(net, cap=False), v, p["initial_distress"], tol=p["tol"],
-                                     max_iter=p["max_iter"])
+                                     max_iter=p["max_iter"], counted=~net.is_shares())
     converged = bool(r.converged.all())
     msg = ("differential DebtRank of every node" if converged else
            f"differential DebtRank of {int((~r.converged).sum())} nodes did not converge within "
@@ -165,7 +165,8 @@ def _run_furfine(ctx: _Context, p: Mapping[str, Any]) -> Scores:
     net = ctx.claims
     LG = net.liabilities.copy()
     LG.data = LG.data * p["lgd"]
-    score, rounds, defaults, reached = _kernels.furfine_seeds(LG, net.equity(), np.arange(net.n))
+    score, rounds, defaults, reached = _kernels.furfine_seeds(LG, net.equity(), np.arange(net.n),
+                                                              buffer=net.first_loss()[0], counted=~net.is_shares())
     return Scores(score, {"defaults_caused": defaults, "rounds": rounds},
                   iterations=int(rounds.max(initial=0)), message="Furfine cascade of every node")
 
@@ -218,7 +219,8 @@ def _impact_runs(ctx: _Context, p: Mapping[str, Any]) -> dict:
     """The single-node shocks that impact and vulnerability share (computed once per context)."""
     if "impact" not in ctx.cache:
         original = ctx.original
-        if original.has_mechanics:
+        if original.has_mechanics or original.has_loss_bearing:
+            # prices and liquidations, or buffers and shares: the full model of exposure.defi
             ctx.cache["impact"] = system_impact_scores(
                 original, shock_size=p["shock_size"], alpha=p["alpha"], beta=p["beta"],
                 tol=max(p["tol"], 1e-9), max_iter=min(p["max_iter"], 1000), base_shock=ctx.shock)

@@ -28,21 +28,22 @@ _prange = numba.prange
 
 # ---------------------------------------------------------------------- from _kernels
 @_jit
-def _collect(s, psi, v, h, touched, n_t):
-    """Score ``Σ v h − v_s ψ`` and defaults caused over the touched nodes; resets ``h`` to 0."""
+def _collect(s, psi, v, h, touched, n_t, counted):
+    """Score ``Σ v h − v_s ψ`` and defaults caused over the touched nodes (those that can default,
+    ``counted``); resets ``h`` to 0."""
     score = 0.0
     defaults = 0
     for k in range(n_t):
         j = touched[k]
         score += v[j] * h[j]
-        if j != s and h[j] >= 1.0:
+        if j != s and h[j] >= 1.0 and counted[j]:
             defaults += 1
         h[j] = 0.0
     return score - v[s] * psi, defaults
 
 
 @_jit
-def _debtrank_one(s, psi, indptr, indices, w, v, h, front, nxt, hp, touched):
+def _debtrank_one(s, psi, indptr, indices, w, v, counted, h, front, nxt, hp, touched):
     """One DebtRank run from seed ``s``; returns (score, rounds, defaults, n_touched).
 
     ``h`` is all zeros on entry and on exit; a node has been distressed iff its ``h > 0``
@@ -82,12 +83,12 @@ def _debtrank_one(s, psi, indptr, indices, w, v, h, front, nxt, hp, touched):
             rounds += 1
         front, nxt = nxt, front
         n_front = n_next
-    score, defaults = _collect(s, psi, v, h, touched, n_t)
+    score, defaults = _collect(s, psi, v, h, touched, n_t, counted)
     return score, rounds, defaults, n_t
 
 
 @_jit(parallel=True)
-def debtrank_many(seeds, psi, indptr, indices, w, v, n_chunks, score, rounds, defaults, reached):
+def debtrank_many(seeds, psi, indptr, indices, w, v, counted, n_chunks, score, rounds, defaults, reached):
     n = v.shape[0]
     for c in _prange(n_chunks):
         h = np.zeros(n)
@@ -96,7 +97,7 @@ def debtrank_many(seeds, psi, indptr, indices, w, v, n_chunks, score, rounds, de
         hp = np.empty(n)
         touched = np.empty(n, np.int64)
         for k in range(c, seeds.shape[0], n_chunks):
-            r = _debtrank_one(seeds[k], psi, indptr, indices, w, v, h, front, nxt, hp, touched)
+            r = _debtrank_one(seeds[k], psi, indptr, indices, w, v, counted, h, front, nxt, hp, touched)
             score[k] = r[0]
             rounds[k] = r[1]
             defaults[k] = r[2]
@@ -104,8 +105,10 @@ def debtrank_many(seeds, psi, indptr, indices, w, v, n_chunks, score, rounds, de
 
 
 @_jit
-def _furfine_one(s, indptr, indices, lgd_amount, thr, pos, loss, mark, stamp, front, nxt, touched):
-    """Sequential defaults from ``s``; returns (equity lost by others, rounds, defaults, n_touched)."""
+def _furfine_one(s, indptr, indices, lgd_amount, thr, pos, counted, loss, mark, stamp, front, nxt, touched):
+    """Sequential defaults from ``s``; returns (equity lost by others, rounds, defaults, n_touched).
+
+    Every node whose loss reaches its threshold passes losses on; only those ``counted`` are defaults."""
     mark[s] = stamp + 1
     touched[0] = s
     n_t = 1
@@ -133,7 +136,9 @@ def _furfine_one(s, indptr, indices, lgd_amount, thr, pos, loss, mark, stamp, fr
                     n_next += 1
         if n_next > 0:
             rounds += 1
-            defaults += n_next
+            for k in range(n_next):
+                if counted[nxt[k]]:
+                    defaults += 1
         for k in range(n_next):
             front[k] = nxt[k]
         n_front = n_next
@@ -147,7 +152,7 @@ def _furfine_one(s, indptr, indices, lgd_amount, thr, pos, loss, mark, stamp, fr
 
 
 @_jit(parallel=True)
-def furfine_many(seeds, indptr, indices, lgd_amount, thr, pos, n_chunks, score, rounds, defaults, reached):
+def furfine_many(seeds, indptr, indices, lgd_amount, thr, pos, counted, n_chunks, score, rounds, defaults, reached):
     n = thr.shape[0]
     for c in _prange(n_chunks):
         loss = np.zeros(n)
@@ -157,7 +162,7 @@ def furfine_many(seeds, indptr, indices, lgd_amount, thr, pos, n_chunks, score, 
         touched = np.empty(n, np.int64)
         for k in range(c, seeds.shape[0], n_chunks):
             # stamps 2k (touched) and 2k+1 (defaulted) are unique to seed k; the seed is defaulted
-            r = _furfine_one(seeds[k], indptr, indices, lgd_amount, thr, pos, loss, mark, 2 * k,
+            r = _furfine_one(seeds[k], indptr, indices, lgd_amount, thr, pos, counted, loss, mark, 2 * k,
                              front, nxt, touched)
             score[k] = r[0]
             rounds[k] = r[1]
@@ -214,8 +219,8 @@ def _update(cand, n_c, h, acc, U, warm, inq, tol, nxt, nd):
 
 
 @_jit
-def _warm_one(s, psi, indptr, indices, w, v, tol, max_iter, k, eps, y, U, zero, base_score, base_defaults,
-              base_reached, h, acc, mark, stamp, nxt, nd, touched, cand, inq):
+def _warm_one(s, psi, indptr, indices, w, v, counted, tol, max_iter, k, eps, y, U, zero, base_score,
+              base_defaults, base_reached, h, acc, mark, stamp, nxt, nd, touched, cand, inq):
     """One run: plain rounds until ``h_k ≥ eps`` (never when ``k < 0``), then Picard from ``max(h, y)``.
 
     Returns (score, iterations, residual, defaults caused, reached, switched)."""
@@ -263,15 +268,15 @@ def _warm_one(s, psi, indptr, indices, w, v, tol, max_iter, k, eps, y, U, zero, 
     if not warm:
         for q0 in range(n_t):
             acc[touched[q0]] = 0.0
-        score, defaults = _collect(s, psi, v, h, touched, n_t)
+        score, defaults = _collect(s, psi, v, h, touched, n_t, counted)
         return score, it, residual, defaults, n_t, False
     score = base_score - v[s] * psi
-    defaults = base_defaults - (1 if h[s] >= 1.0 else 0)     # the seed is not a default it caused
+    defaults = base_defaults - (1 if h[s] >= 1.0 and counted[s] else 0)   # the seed is not a default it caused
     reached = base_reached
     for q0 in range(n_t):
         j = touched[q0]
         score += v[j] * (h[j] - y[j])
-        if h[j] >= 1.0 and y[j] < 1.0:
+        if h[j] >= 1.0 and y[j] < 1.0 and counted[j]:
             defaults += 1
         if h[j] > 0.0 and y[j] <= 0.0:
             reached += 1
@@ -281,7 +286,7 @@ def _warm_one(s, psi, indptr, indices, w, v, tol, max_iter, k, eps, y, U, zero, 
 
 
 @_jit(parallel=True)
-def warm_many(seeds, psi, indptr, indices, w, v, tol, max_iter, k, eps, y, U, base_score, base_defaults,
+def warm_many(seeds, psi, indptr, indices, w, v, counted, tol, max_iter, k, eps, y, U, base_score, base_defaults,
                base_reached, n_chunks, score, iters, residual, defaults, reached, warm):
     n = v.shape[0]
     for c in _prange(n_chunks):
@@ -295,8 +300,8 @@ def warm_many(seeds, psi, indptr, indices, w, v, tol, max_iter, k, eps, y, U, ba
         touched = np.empty(n, np.int64)
         cand = np.empty(n, np.int64)
         for q in range(c, seeds.shape[0], n_chunks):
-            r = _warm_one(seeds[q], psi, indptr, indices, w, v, tol, max_iter, k, eps, y, U, zero, base_score,
-                          base_defaults, base_reached, h, acc, mark, q, nxt, nd, touched, cand, inq)
+            r = _warm_one(seeds[q], psi, indptr, indices, w, v, counted, tol, max_iter, k, eps, y, U, zero,
+                          base_score, base_defaults, base_reached, h, acc, mark, q, nxt, nd, touched, cand, inq)
             score[q] = r[0]
             iters[q] = r[1]
             residual[q] = r[2]
