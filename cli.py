@@ -291,7 +291,9 @@ def clear_command(graph, input_format, shocks, shock_file, alpha, beta, method, 
     costs: the greatest payment vector p with p_i = min(obligations_i, assets_i) where
     assets = e + (what others pay i). Rounds are those of the fictitious default algorithm
     (1 = fundamental default). Columns: node, obligations, payments, recovery, assets,
-    equity, defaulted, default_round.
+    equity, defaulted, default_round, impaired, buffer_used: a node that owes shares
+    (liability_type shares) is impaired, never in default, and a node's first_loss
+    capital is drawn before its creditors lose (docs/clearing.md).
 
     On a graph with holdings or secured positions (format version 2) the full
     cross-collateral mechanics is solved (token prices, liquidations, fire sales; see
@@ -356,9 +358,9 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
     Each scenario of SCENARIO_FILE (format exposure-scenario: asset_loss, price, depeg,
     forged_supply, liquidity shocks) is solved to the joint fixed point of clearing,
     token prices, liquidations and fire sales. Summary columns: scenario, total_loss,
-    bad_debt, liquidated, n_defaults, external_creditor_loss, rounds, converged.
-    --detail nodes: scenario, node, kind, equity_before, equity_after, loss, bad_debt,
-    liquidated, defaulted, default_round. --detail tokens: scenario, token, price_before,
+    bad_debt, liquidated, n_defaults, n_impaired, buffer_used, external_creditor_loss,
+    rounds, converged. --detail nodes: scenario, node, kind, equity_before, equity_after,
+    loss, bad_debt, liquidated, defaulted, default_round, impaired, buffer_used. --detail tokens: scenario, token, price_before,
     price_after, redemption_value, liquidated.
 
     With --reverse, bisection finds for each node the smallest shock of --shock-type

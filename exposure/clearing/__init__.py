@@ -29,6 +29,11 @@ a node that owes nothing never defaults.
 Reported per node: ``obligations`` p̄, ``payments`` p, ``recovery = p / p̄`` (1 where p̄ = 0),
 ``assets = e + Πᵀp`` (before default costs), ``equity = max(0, assets − p̄)``.
 
+Who bears a loss (:mod:`exposure.clearing._loss`): a node whose ``liability_type`` is ``shares``
+is *impaired*, never in default, when it falls short; a node's ``first_loss`` capital is drawn
+before any creditor loses (``p_i = min(p̄_i, e_i + b_i + (Πᵀp)_i)``) and its provider loses what is
+drawn. ``impaired`` and ``buffer_used`` are reported per node.
+
 References
 ----------
 .. [1] L. Eisenberg and T. H. Noe, "Systemic risk in financial systems", Management Science

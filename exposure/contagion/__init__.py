@@ -34,8 +34,12 @@ Methods
     below ``tol`` are not propagated; ``residual`` is the largest increment left.
 ``furfine``
     Sequential defaults (Furfine [5]_): the seed defaults; a node whose losses reach its
-    equity defaults in the next round, and the creditors of every defaulted node lose
-    ``lgd`` of their claims on it. Score: the equity lost by all other nodes (USD).
+    equity plus its ``first_loss`` fails in the next round, and the creditors of every failed
+    node lose ``lgd`` of their claims on it. Score: the equity lost by all other nodes (USD).
+
+Every method counts defaults as the clearing does (:mod:`exposure.clearing._loss`): a node
+that owes shares passes distress on but is not a default (``defaults_caused``,
+``n_defaults`` count debt nodes only).
 ``impact``, ``vulnerability``, ``amplification``
     Clearing-based (see :mod:`exposure.contagion._impact`): the loss to everybody else when a
     node loses ``shock_size`` of its external assets; each node's own average loss over the
