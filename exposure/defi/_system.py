@@ -54,7 +54,7 @@ class _State:
     buffer_used: Any = None
 
 
-def _clear(Pi, pbar, e, bearing, *, alpha, beta, tol, start):
+def _clear(Pi, pbar, e, *, bearing, alpha, beta, tol, start):
     return clear_bearing(Pi, pbar, e, bearing, alpha=alpha, beta=beta, tol=tol, start=start)
 
 
@@ -112,7 +112,7 @@ def _run(model: MechanicsModel, shock: dict, *, alpha, beta, tol, max_iter) -> _
         factors_prev = factors
         # Without holdings and positions one clearing is the whole model: solve it exactly as the
         # clearing engine does. Otherwise solve each round's clearing well inside the loop's tol.
-        bv = _clear(Pi_cur, pbar_cur, e, bearing, alpha=alpha, beta=beta,
+        bv = _clear(Pi_cur, pbar_cur, e, bearing=bearing, alpha=alpha, beta=beta,
                     tol=tol * 1e-2 if model.has_mechanics else tol, start=start)
         cv = bv.vectors
         p_new = np.asarray(cv.payments, dtype=np.float64)
