@@ -176,11 +176,11 @@ FIELDS = [{"id": "i", "external_assets": 100.0}, {"id": "v", "liability_type": "
           {"id": "k", "external_assets": 50.0, "liability_type": "debt"}]
 
 
-@pytest.mark.parametrize("fmt", ["json", "csv", "graphml", "gexf"])
+@pytest.mark.parametrize("fmt", ["json", "csv", "parquet", "graphml", "gexf"])
 def test_every_format_reads_and_writes_the_fields(tmp_path, fmt):
     g = net(FIELDS, [{"debtor": "i", "creditor": "v", "amount": 100.0},
                      {"debtor": "v", "creditor": "l", "amount": 100.0}])
-    dest = tmp_path / ("graph" if fmt == "csv" else f"graph.{fmt}")
+    dest = tmp_path / ("graph" if fmt in ("csv", "parquet") else f"graph.{fmt}")
     write_graph(g, dest, format=fmt)
     back = read_graph(dest, format=fmt)
     assert back.is_shares().tolist() == [False, True, False, False]
