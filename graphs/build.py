@@ -34,7 +34,7 @@ SCENARIO_FORMAT = "exposure-scenario"
 
 # Key order of the written records; keys not listed follow in alphabetical order.
 _NODE_KEYS = ("id", "kind", "label", "issuer", "denomination", "price", "depth", "depth_slippage", "impact_exponent",
-              "external_assets", "external_liabilities")
+              "liability_type", "first_loss", "first_loss_provider", "external_assets", "external_liabilities")
 _EDGE_KEYS = ("kind", "debtor", "creditor", "holder", "token", "lender", "borrower", "collateral_token",
               "collateral", "debt_token", "debt", "amount", "liquidation_threshold", "liquidation_bonus",
               "close_factor", "oracle", "denomination", "relation", "as_of", "source")
@@ -309,6 +309,27 @@ URL = {
     "deusd_backing": "https://m.markets.com/news/stream-finance-collapse-exposes-284-million-defi-exposure-1671-en",
     "usde_crash": "https://insightainow.com/2025/10/15/orderbook-data-provides-insights-into-usde-crash-details",
     "sky_collateral": "https://governance.aave.com/t/arfc-remove-usds-as-collateral-and-increase-rf-across-all-aave-instances/23426/3",
+    # who bears a loss: share-like liabilities and first-loss capital (graphs/sources/loss-bearing.md)
+    "lido_wsteth": "https://docs.lido.fi/contracts/wsteth",
+    "lido_cover": "https://help.lido.fi/en/articles/5230602",
+    "kelp_oracle": "https://github.com/Kelp-DAO/LRT-rsETH (LRTOracle.sol)",
+    "eigen_shares": "https://github.com/Layr-Labs/eigenlayer-contracts (docs/core/accounting/SharesAccounting.md)",
+    "pendle_yt": "https://github.com/pendle-finance/pendle-core-v2-public (PendleYieldToken.sol)",
+    "morpho_blue": "https://github.com/morpho-org/morpho-blue (src/Morpho.sol, liquidate)",
+    "metamorpho": "https://github.com/morpho-org/metamorpho",
+    "euler_whitepaper": "https://github.com/euler-xyz/euler-vault-kit (docs/whitepaper.md)",
+    "gearbox_reserve": "https://docs.gearbox.finance/overview/liquidations/insurance-fund",
+    "balancer_exploit": "https://panewslab.deeptrading.me/en/articles/db36f287-46aa-4d07-8888-10bf6d61cee3",
+    "ethena_susde": "https://docs.ethena.fi (rewards mechanism)",
+    "umbrella_stakes": ("https://governance.aave.com/t/llamarisk-insights-umbrella-coverage-principles-and-slashing-"
+                        "logic/23527"),
+    "umbrella_offset": "https://github.com/aave-dao/aave-governance-cache (cache/ui/mainnet/proposals/proposal_467.json)",
+    "spark_framework": "https://paragraph.com/@spark-11/spark-security-framework",
+    "sky_capital_stack": "https://github.com/sky-ecosystem/laniakea-docs (accounting/capital-stack.md)",
+    "ethena_reserve": "https://gov.ethenafoundation.com/t/reserve-fund-subcommittee-september-2025-update/703",
+    "compound_reserves": "https://www.comp.xyz/t/gauntlet-ethereum-v3-usdc-targetreserves-recommendations-02-21-2024/5002",
+    "usde_oct_onchain": "https://gov.ethenafoundation.com/t/usde-analysis-during-the-oct-10th-11th-volatility-event/706",
+    "usde_oct_dex": "https://en.theblockbeats.news/news/59867",
 }
 
 
@@ -770,6 +791,7 @@ def build_defi_v2(sample: dict) -> dict:
     _add_other_holders(g)
     _add_eth_suppliers(g)
     _close_balance_sheets(g)
+    _mark_loss_bearing(g)
     sample_ids = [n["id"] for n in sample["nodes"]]
     return {
         "format": GRAPH_FORMAT, "version": 2, "name": "defi", "as_of": sample["as_of"], "currency": "USD",
@@ -920,6 +942,124 @@ def _close_balance_sheets(g: _V2) -> None:
                                               "the graph own what the node holds beyond its in-graph creditors")
 
 
+# ------------------------------------------------------------------------ who bears a loss
+#: Nodes that owe their creditors shares (``liability_type: shares``): a loss lowers the value per share
+#: pro rata and is never a default (graphs/README.md, "Who bears a loss"). node -> (why, source).
+_LST = "an exchange-rate (or rebasing) share of the issuer's pooled ETH: a loss lowers the value per share"
+SHARES = {
+    "lido": ("stETH rebases down and wstETH's rate falls when Lido's pooled ETH loses: " + _LST, URL["lido_wsteth"]),
+    "etherfi": ("weETH is " + _LST + " (the same class as stETH and rsETH in the sources; no ether.fi page cited)",
+                URL["lido_wsteth"]),
+    "renzo": ("ezETH is " + _LST + " (Renzo's rate provider)", URL["ezeth_event"]),
+    "kelp": ("rsETH is " + _LST + " (LRTOracle; rsETH pauses on a large drop)", URL["kelp_oracle"]),
+    "eigenlayer": ("restakers hold strategy shares; slashing lowers what every share can withdraw",
+                   URL["eigen_shares"]),
+    "pendle": ("PT/YT are shares of the SY: the PY index never falls, so after an SY loss PT redeems fewer "
+               "underlying and PT holders take the loss", URL["pendle_yt"]),
+    "stream": ("xUSD is a vault share in practice: it fell to about 0.30-0.50 with redemptions frozen "
+               "(November 2025)", URL["xusd_pps"]),
+    "morpho": ("MetaMorpho vault shares: bad debt lowers total assets, so the share price falls pro rata",
+               URL["metamorpho"]),
+    "euler": ("Euler v2 vault shares: leftover debt is socialised to the vault's depositors", URL["euler_whitepaper"]),
+    "telosc": ("a curator's vaults (Euler/MetaMorpho shares): a loss is its depositors', pro rata",
+               URL["euler_whitepaper"]),
+    "mev_capital": ("a curator's vaults (MetaMorpho/Euler shares): its Morpho USDC vault realised its bad debt "
+                    "as a share-price fall (November 2025)", URL["metamorpho"]),
+    "re7": ("a curator's vaults (MetaMorpho shares): a loss is its depositors', pro rata", URL["metamorpho"]),
+    "gearbox": ("Gearbox pool shares: after the reserve fund, a lossy liquidation lowers the share price",
+                URL["gearbox_reserve"]),
+    "curve": ("liquidity providers own pro-rata shares of the pools (LP tokens), as at Balancer",
+              URL["balancer_exploit"]),
+    "balancer": ("liquidity providers own pro-rata shares of the pools: the November 2025 exploit was their loss",
+                 URL["balancer_exploit"]),
+    "stETH": ("token: " + _LST, URL["lido_wsteth"]),
+    "weETH": ("token: " + _LST, URL["lido_wsteth"]),
+    "ezETH": ("token: " + _LST, URL["ezeth_event"]),
+    "rsETH": ("token: " + _LST, URL["kelp_oracle"]),
+    "PT_Ethena": ("token: a share of Pendle's SY", URL["pendle_yt"]),
+    "xUSD": ("token: Stream's vault share", URL["xusd_pps"]),
+    "sUSDe": ("token: staked USDe, shares by design (the reserve fund takes losses first, beyond it the loss "
+              "reaches USDe's backing)", URL["ethena_susde"]),
+    "sUSDS": ("token: savings USDS, shares with a non-decreasing rate", URL["sky_capital_stack"]),
+}
+#: Every Morpho Blue market and Euler cluster owes its suppliers shares too (by category, below).
+SHARES_BY_CATEGORY = {
+    "isolated_market": ("Morpho Blue: bad debt is subtracted from the market's totalSupplyAssets in the liquidation "
+                        "itself, pro rata to its suppliers", URL["morpho_blue"]),
+    "isolated_cluster": ("Euler v2: leftover debt is socialised to the vault's depositors", URL["euler_whitepaper"]),
+}
+#: Silo's markets are isolated markets by category, but no source on how Silo books a loss was found: debt.
+DEBT_ISOLATED = ("silo/USDX-USDC", "silo/xUSD-USDC")
+
+#: First-loss capital (``first_loss``, USD): node -> (amount, provider node or None (outside the graph), as_of,
+#: how the amount is made up, sources). Amounts in ETH at the ETH reference price.
+FIRST_LOSS = {
+    "aave_core": (
+        35_160 * ETH_PRICE + 93.33e6 + 120.84e6 + 14.43e6 + 1.3e6 + 1.6e6 + 77 * ETH_PRICE + 0.115e6, None,
+        "2025-12-10",
+        "Umbrella stakes on Aave V3 Core (35.16k WETH, 93.33M USDC, 120.84M USDT, 14.43M GHO; 10 Dec 2025) plus "
+        "the DAO's deficit offset that absorbs first (USDC 1.3M, USDT 1.6M, WETH 77, GHO 115k; AIP 467, 7 Apr 2026); "
+        "Umbrella covers each reserve separately, the graph pools them (coarser); in the April 2026 rsETH event "
+        "the WETH module was paused and the deficit covered by pledges, which this buffer stands for",
+        [URL["umbrella_stakes"], URL["umbrella_offset"], URL["aave_v33"]]),
+    "spark": (
+        37e6, "sky", "2026-05",
+        "Sky's backstop capital behind Spark ('current $37M', target $125M); the loss order is Spark's own risk "
+        "capital, then Sky's surplus buffer, then the backstop: Spark's own capital and the surplus balance are "
+        "not in the sources, so this is a lower bound; Sky provides it and loses what is drawn",
+        [URL["spark_framework"], URL["sky_capital_stack"]]),
+    "ethena": (
+        41.8e6 + 19.9e6, None, "2025-09",
+        "Ethena's reserve fund: $41.8M USDtb + $19.9M Curve USDtb-USDC LP (about $61.8M), held outside the graph",
+        [URL["ethena_reserve"]]),
+    "compound": (
+        4.64e6 + 681 * ETH_PRICE, None, "2024-02-21",
+        "Compound v3 reserves that pay each absorption: Ethereum USDC market 4.64M USDC, WETH market 681 WETH "
+        "(2025 figures not found)",
+        [URL["compound_reserves"]]),
+    "gearbox": (
+        1e6, None, "2024",
+        "Gearbox's reserve fund (the treasury's pool shares, burned on a lossy liquidation), kept at about $1M "
+        "(GIP-124); it covered the 25 ETH ezETH downside in April 2024",
+        [URL["gearbox_reserve"]]),
+}
+#: Pooled lenders and issuers with no first-loss capital in the sources (first_loss 0), and why.
+NO_FIRST_LOSS = {
+    "aave_prime": "Umbrella covers Aave V3 Core only; no buffer found for the Prime instance",
+    "aave_l2": "Umbrella covers Aave V3 Core only; no buffer found for the L2 instances",
+    "fluid": "no insurance or first-loss fund found",
+    "morpho": "none by design: bad debt reaches suppliers in the liquidation itself",
+    "euler": "none by design: leftover debt is socialised to depositors",
+    "eigenlayer": "no insurance or first-loss fund found",
+    "etherfi": "no insurance or first-loss fund found",
+    "renzo": "no insurance or first-loss fund found",
+    "kelp": "no insurance or first-loss fund found",
+    "pendle": "no insurance or first-loss fund found",
+    "lido": "the DAO's self-cover (about 5,500 stETH in 2022) is discretionary and its 2025 size was not found",
+    "sky": "Sky's surplus buffer balance was not found (the surplus threshold was cut to 1M USDS in August 2025)",
+}
+
+
+def _mark_loss_bearing(g: _V2) -> None:
+    """Set ``liability_type``, ``first_loss`` and ``first_loss_provider`` (with notes and sources) on the nodes of
+    SHARES, SHARES_BY_CATEGORY, FIRST_LOSS and NO_FIRST_LOSS; every other node owes debt (the default)."""
+    for i, n in g.nodes.items():
+        why = SHARES.get(i) or (None if i in DEBT_ISOLATED else SHARES_BY_CATEGORY.get(n.get("category")))
+        if why:
+            n["liability_type"] = "shares"
+            n["liability_note"], n["liability_source"] = why
+    for i in DEBT_ISOLATED:
+        g.nodes[i]["liability_note"] = "no source on how Silo books a loss was found: owes debt (the default)"
+    for i, (amount, provider, as_of, note, sources) in FIRST_LOSS.items():
+        n = g.nodes[i]
+        n["first_loss"] = _num(float(amount))
+        if provider is not None:
+            n["first_loss_provider"] = provider
+        n.update(first_loss_as_of=as_of, first_loss_note=note, first_loss_source=" ; ".join(sources))
+    for i, note in NO_FIRST_LOSS.items():
+        g.nodes[i]["first_loss_note"] = "first_loss 0: " + note
+
+
 # ------------------------------------------------------------------------------ scenarios
 #: Named historical scenarios, each replayed on the reference-date graph (defi.json). The figures and
 #: their sources are those of graphs/sources (defi-facts); every shock names its basis in its note.
@@ -967,6 +1107,16 @@ SCENARIOS = [
                  "note": "Ethereum fell 16% in the eight hours of the liquidation cascade",
                  "source": ("https://yellow.com/research/trump-100-china-tariff-how-one-announcement-liquidated-"
                             "dollar19-billion-in-crypto")}]},
+    {"name": "usde-onchain-2025",
+     "description": ("10-11 October 2025, on-chain: while USDe printed 0.65 on Binance and 0.92 on Bybit, on-chain "
+                     "pools held a tight peg around 0.99 (Curve and Uniswap within 0.3%), Aave's oracle stayed at "
+                     "0.99-1.00 and no DeFi protocol became insolvent (no material liquidations of USDe or sUSDe "
+                     "positions on Aave). Replayed as a 65 bp market depeg of USDe, within that on-chain range."),
+     "source": URL["usde_oct_onchain"],
+     "shocks": [{"type": "depeg", "node": "USDe", "change": -0.0065,
+                 "note": ("on-chain discount of 65 bp: within the range of the on-chain prices reported (pools "
+                          "around 0.99, Curve and Uniswap within 0.3%, Aave's oracle 0.99-1.00)"),
+                 "source": URL["usde_oct_onchain"] + " ; " + URL["usde_oct_dex"]}]},
     {"name": "stream-elixir-2025",
      "description": ("3-4 November 2025: Stream Finance disclosed that an external fund manager had lost $93M of "
                      "its assets; xUSD collapsed, Elixir's deUSD (65% of it a $68M loan to Stream against xUSD) "

@@ -48,13 +48,17 @@ def test_summary_matches_each_solve_run_alone(net, stressed):
 
 
 def test_node_losses_add_up_to_the_total(net, stressed):
-    # total_loss = sum over non-token nodes of the equity lost + the rise of the outside creditors' loss;
-    # with no outside creditor losing before the shock (checked), the latter is external_creditor_loss.
-    assert solve_system(net).summary()["external_creditor_loss"] == 0.0
+    # total_loss = sum over non-token nodes of the equity lost + the rise of the outside creditors' loss + the
+    # rise of the first-loss capital drawn from providers outside the graph; with no outside creditor losing and
+    # no buffer drawn before the shock (checked), the latter two are external_creditor_loss and the draws.
+    base = solve_system(net).summary()
+    assert base["external_creditor_loss"] == 0.0 and base["buffer_used"] == 0.0
+    outside = set(net.node_ids[net.first_loss()[1] < 0])
     nodes = stressed.nodes_frame()
     for name, row in stressed.summary_frame().set_index("scenario").iterrows():
         mine = nodes[(nodes["scenario"] == name) & (nodes["kind"] != "token")]
-        assert mine["loss"].sum() + row["external_creditor_loss"] == pytest.approx(row["total_loss"], rel=1e-9)
+        drawn = mine.loc[mine["node"].isin(outside), "buffer_used"].sum()
+        assert mine["loss"].sum() + row["external_creditor_loss"] + drawn == pytest.approx(row["total_loss"], rel=1e-9)
 
 
 def test_readme_commands_run():
