@@ -28,7 +28,8 @@ from exposure.exceptions import ConvergenceError, ConvergenceWarning, ExposureEr
 from exposure.clearing import METHODS as CLEARING_METHODS
 from exposure.contagion import METHODS as CONTAGION_METHODS
 from exposure.io import FORMATS as INPUT_FORMATS
-from exposure.io import check_graph, read_graph
+from exposure.io import check_graph, read_graph, write_graph
+from exposure.io.importers import IMPORT_KINDS, POSITION_MODES, import_graph
 from exposure.io.output import FORMATS, frame_records, render, write_text
 from exposure.io.scenarios import read_scenarios, select_scenarios
 from exposure.metrics import summarize
@@ -486,6 +487,52 @@ def rank_command(ctx, graph, input_format, method, top, shocks, shock_file, alph
         obj["agreement"] = result.agreement
         tables.append(("Rank agreement (Kendall's tau)", result.agreement))
     emit(fmt, output, frame=frame, obj=obj, tables=tables)
+
+
+# ---------------------------------------------------------------------------- import
+@cli.command("import")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--from", "kind", type=click.Choice(IMPORT_KINDS), required=True,
+              help="Kind of the exported files (docs/import.md describes each).")
+@click.option("--as-of", metavar="DATE", default=None,
+              help="Date of the graph (YYYY-MM-DD): the latest DeFiLlama point and price on or before it, "
+                   "Dune flows up to its end [default: the export's own date].")
+@click.option("--prices", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Price table CSV token,price_usd,as_of: native amounts are valued at these prices.")
+@click.option("--into", type=click.Path(allow_dash=False), default=None,
+              help="Merge into this graph by node id (its nodes keep their fields).")
+@click.option("--positions", type=click.Choice(POSITION_MODES), default="aggregate", show_default=True,
+              help="Subgraphs and Dune: sum positions per (collateral, debt, e-mode), or one per account.")
+@click.option("--strict", is_flag=True, help="Treat every warning as an error: exit 1 and write nothing.")
+@click.option("-o", "--output", type=click.Path(allow_dash=True), required=True,
+              help="The graph to write: .json, .graphml, .gexf, a directory (CSV), or - for JSON on stdout.")
+def import_command(sources, kind, as_of, prices, into, positions, strict, output):
+    """Build a version-2 graph from analysts' exports (DeFiLlama, subgraphs, Dune, tables).
+
+    SOURCE... are saved files of one kind: DeFiLlama /protocol/{slug}, /protocols, /lendBorrow
+    and /pools responses (defillama); Aave v3 subgraph responses with reserves and userReserves
+    (aave-subgraph); Morpho Blue subgraph responses with markets, positions and metaMorphos
+    (morpho-subgraph); Dune lending.borrow / lending.supply CSV exports (dune-lending); a long
+    exposure table with optional parameter columns and a node table (table). What cannot be
+    mapped (unknown token, missing price, unit that cannot be inferred) is reported on stderr
+    as Warning: lines with counts; --strict makes them errors.
+
+    \b
+    Example:
+        exposure import tests/data/importers/aave_core.json --from aave-subgraph -o aave.json
+        exposure import tests/data/importers/morpho_blue.json --from morpho-subgraph --into aave.json -o both.json
+    """
+    result = import_graph(list(sources), kind, as_of=as_of, prices=prices, into=into, strict=strict,
+                          positions=positions)
+    for p in result.problems:
+        where = ": ".join(x for x in (p.file, p.location) if x)
+        click.echo(f"Warning: {where + ': ' if where else ''}{p.message}", err=True)
+    if output == "-":
+        write_graph(result.network, sys.stdout, format="json")
+    else:
+        write_graph(result.network, output)
+    click.echo(f"{output}: {result.message}.", err=True)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
