@@ -83,6 +83,10 @@ def import_graph(sources, kind: str, *, as_of=None, prices=None, into=None, stri
         prices = read_prices(prices, as_of=as_of)
     notes = Notes()
     nodes, edges, meta = _IMPORTERS[kind](sources, prices=prices, as_of=as_of, positions=positions, notes=notes)
+    if prices is not None:
+        notes.add_many(prices.name, "late", "Tokens whose only prices are dated after --as-of, valued at the "
+                                            "earliest of them: {n} ({items}).",
+                       [t for t in prices.late if t in prices.used])
     meta = {k: v for k, v in meta.items() if v is not None}
     meta["imported_from"] = kind
     if prices is not None:

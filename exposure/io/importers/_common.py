@@ -178,16 +178,24 @@ class PriceTable:
 
     prices: dict[str, tuple[float, str]]
     name: str
+    #: tokens whose only prices are dated after the ``as_of`` the table was read for
+    late: tuple[str, ...] = ()
+    #: tokens looked up so far (an importer's warnings name only the late prices it used)
+    used: set = field(default_factory=set, compare=False)
 
     def get(self, token: str) -> tuple[float, str] | None:
-        return self.prices.get(token)
+        got = self.prices.get(token)
+        if got is not None:
+            self.used.add(token)
+        return got
 
 
 def read_prices(source, as_of=None) -> PriceTable:
     """Read a price table CSV ``token,price_usd,as_of``.
 
     A token listed at several dates takes the latest price dated on or before ``as_of``
-    (the latest of all without ``as_of``; the earliest when all are later). Prices must be
+    (the latest of all without ``as_of``; the earliest when all are later, and the token is
+    listed in ``late``, which the importers report as a warning). Prices must be
     finite and > 0; every bad row is reported with its line.
 
     >>> import io, tempfile, os
@@ -233,7 +241,8 @@ def read_prices(source, as_of=None) -> PriceTable:
         # (the earliest row stays when every row is)
         if cur is None or limit is None or d <= limit:
             chosen[tok] = (p, d)
-    return PriceTable(chosen, path)
+    late = tuple(sorted(t for t, (_, d) in chosen.items() if limit is not None and d > limit))
+    return PriceTable(chosen, path, late)
 
 
 # ----------------------------------------------------------------------------- assembly

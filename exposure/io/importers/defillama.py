@@ -21,10 +21,10 @@ Mapping
 * ``chainTvls[<Chain>-borrowed]`` are the protocol's **loans**: a claim of the protocol on an
   aggregate borrower ``<slug>/borrowers-<SYMBOL>`` per token, so supply = cash + borrowed. The
   export has no collateral: each borrower node's external assets are set equal to its debt
-  (``estimate``), so that it is solvent at face value. The aggregate ``borrowed`` key counts only
-  when no chain gives its own.
-* ``staking``, ``pool2``, ``offers``, ``treasury``, ``vesting`` (aggregate and per chain) are
-  kept apart as node fields ``<section>_usd`` and never added to holdings.
+  (``estimate``), so that it is solvent at face value.
+* ``staking``, ``pool2``, ``offers``, ``treasury``, ``vesting`` are kept apart as node fields
+  ``<section>_usd`` and never added to holdings. A section counts per chain
+  (``Ethereum-staking``) when any chain gives it, else by its aggregate key (``staking``).
 * The protocol's depositors are outside the graph: its external liabilities are its holdings
   plus its loans (equity 0 at face value).
 * ``doublecounted`` is set when the adapter flags it or the category is one DeFiLlama hides as
@@ -128,31 +128,31 @@ def import_defillama(sources, *, prices=None, as_of=None, positions: str = "aggr
             rec["doublecounted"] = True
             rec["doublecounted_reason"] = f"category {category!r} is counted by DeFiLlama as double counted"
 
+    unpriced: dict[str, str] = {}
     for doc, name in details:
         sid = doc.get("slug") or slug(doc.get("name", name))
         rec = nodes.setdefault(sid, {"id": sid, "kind": "protocol", "label": doc.get("name", sid),
                                      "category": doc.get("category"), "source": name})
         mark_doublecounted(rec, doc.get("doublecounted"), doc.get("category"))
         chains = doc["chainTvls"]
-        has_chain_borrowed = any(_section(k)[1] == "borrowed" and _section(k)[0] for k in chains)
+        # a section counts per chain when any chain gives it, else by its aggregate key
+        per_chain = {_section(k)[1] for k in chains if _section(k)[0] is not None and _section(k)[1]}
         held = False
         for key, body in chains.items():
             if not isinstance(body, dict):
                 continue
             chain, section = _section(key)
+            if section and chain is None and section in per_chain:
+                continue
             if section and section != "borrowed":
                 pt = _latest(body.get("tvl"), cutoff)
                 if pt is not None:
                     f = f"{section}_usd"
                     rec[f] = rec.get(f, 0.0) + float(pt.get("totalLiquidityUSD") or 0)
                 continue
-            if section == "borrowed" and chain is None and has_chain_borrowed:
-                continue
             usd_pt = _latest(body.get("tokensInUsd"), cutoff)
             if usd_pt is None:
-                if _latest(body.get("tvl"), cutoff) is not None and not section:
-                    continue  # handled below as a protocol without a breakdown
-                continue
+                continue  # no breakdown at this date (a protocol without any is handled below)
             native_pt = _latest(body.get("tokens"), cutoff) if prices is not None else None
             native = (native_pt or {}).get("tokens") or {}
             for sym, usd in (usd_pt.get("tokens") or {}).items():
@@ -162,8 +162,7 @@ def import_defillama(sources, *, prices=None, as_of=None, positions: str = "aggr
                     if got is not None and sym in native:
                         usd, priced = float(native[sym]) * got[0], got[1]
                     else:
-                        notes.add(name, "price", "Tokens the price table does not price, kept at DeFiLlama's "
-                                                 "tokensInUsd: {n} ({items}).", sym)
+                        unpriced.setdefault(sym, name)
                 row = (sid, sym, float(usd), _iso(usd_pt["date"]), name, chain or "all", priced)
                 (loan_rows if section == "borrowed" else hold_rows).append(row)
                 held = held or not section
@@ -178,6 +177,9 @@ def import_defillama(sources, *, prices=None, as_of=None, positions: str = "aggr
         if doc.get("misrepresentedTokens"):
             rec["misrepresented_tokens"] = True
 
+    for sym, name in unpriced.items():
+        notes.add(name, "price", "Tokens the price table does not price, kept at DeFiLlama's tokensInUsd: {n} "
+                                 "({items}).", sym)
     for r, name in summaries:
         sid = r.get("slug") or slug(r.get("name", ""))
         if not sid:

@@ -32,6 +32,7 @@ from ._common import Notes
 from .._convert import to_frames
 from .._csv import read_csv_table
 from .._table import read_exposure_table
+from ...schema import EDGE_KINDS
 
 __all__ = ["import_table", "PARAMETER_COLUMNS", "MARKET_COLUMNS"]
 
@@ -146,11 +147,14 @@ def import_table(sources, *, prices=None, as_of=None, positions: str = "aggregat
         pos = pd.DataFrame({"kind": "collateral", "lender": h, "borrower": borrower, "collateral_token": t,
                             "collateral": p["amount"].to_numpy(dtype=float), "debt_token": debt_tok[is_pos],
                             "debt": debt[is_pos], "liquidation_threshold": lt[is_pos]}, index=p.index)
-        for c in ("liquidation_bonus", "close_factor"):
-            if c in p.columns:
-                pos[c] = p[c].to_numpy(dtype=float)
+        spec = EDGE_KINDS["collateral"]
+        for c, default in spec.fractions.items():   # missing cells take the format's defaults
+            if c in p.columns and default is not None:
+                v = p[c].to_numpy(dtype=float)
+                pos[c] = np.where(np.isfinite(v), v, default)
         if "oracle" in p.columns:
-            pos["oracle"] = [o if isinstance(o, str) and o else None for o in p["oracle"]]
+            default = spec.choices["oracle"][1]
+            pos["oracle"] = [o if isinstance(o, str) and o else default for o in p["oracle"]]
         meta_cols = [c for c in p.columns if c not in ("kind", "holder", "token", "debtor", "creditor", "amount",
                                                        "debt_usd", "amount_native") + PARAMETER_COLUMNS + _POSITION]
         for c in meta_cols:
@@ -162,10 +166,15 @@ def import_table(sources, *, prices=None, as_of=None, positions: str = "aggregat
                 known.add(b)
                 new_nodes.append({"id": b, "kind": "position", "category": "borrower_group", "part_of": hh})
         if "supplier" in p.columns:
-            sup = [(s, hh, d) for s, hh, d in zip(p["supplier"], h, debt[is_pos]) if isinstance(s, str) and s]
+            sup = [(s, hh, d, a, src) for s, hh, d, a, src in
+                   zip(p["supplier"], h, debt[is_pos], p.get("as_of", [None] * len(p)),
+                       p.get("source", [None] * len(p))) if isinstance(s, str) and s]
             if sup:
-                s = pd.DataFrame(sup, columns=["creditor", "debtor", "amount"]).groupby(
-                    ["debtor", "creditor"], sort=False)["amount"].sum().reset_index()
+                # one supply claim per (market, supplier): the suppliers have lent what the borrowers owe
+                s = pd.DataFrame(sup, columns=["creditor", "debtor", "amount", "as_of", "source"]).groupby(
+                    ["debtor", "creditor"], sort=False).agg(amount=("amount", "sum"), as_of=("as_of", "max"),
+                                                            source=("source", "first")).reset_index()
+                s.index = pd.RangeIndex(len(edges), len(edges) + len(s))
                 out.append(s.assign(kind="claim", relation="supply"))
         if "isolated" in p.columns:
             iso = {hh for hh, f in zip(h, p["isolated"]) if _flag(f)}
@@ -178,7 +187,7 @@ def import_table(sources, *, prices=None, as_of=None, positions: str = "aggregat
         nodes = pd.concat([nodes, pd.DataFrame.from_records(new_nodes)], ignore_index=True)
     edges = pd.concat(out).sort_index(kind="stable").reset_index(drop=True)
     if as_of is not None and "as_of" in edges.columns:
-        edges["as_of"] = edges["as_of"].where(edges["as_of"].notna(), str(as_of))
+        edges["as_of"] = edges["as_of"].where(edges["as_of"].notna() & (edges["as_of"] != ""), str(as_of))
     meta.setdefault("currency", "USD")
     meta.pop("version", None)
     return nodes, edges, meta
