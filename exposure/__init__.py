@@ -10,7 +10,7 @@ from .contagion import RankingResult, rank
 from .defi import SystemResult, clear, solve_system
 from .exceptions import (ConvergenceError, ConvergenceWarning, ExposureError, GraphFormatError,
                          InvalidNetworkError, InvalidParameterError, InvalidShockError, Problem)
-from .io import check_graph, from_networkx, read_graph, to_frames, to_networkx, write_graph
+from .io import check_graph, from_networkx, import_graph, read_graph, to_frames, to_networkx, write_graph
 from .io.scenarios import Scenario, read_scenarios
 from .network import ExposureNetwork
 from .schema import EDGE_KINDS, NODE_KINDS
@@ -26,6 +26,6 @@ __all__ = [
     "ClearingResult", "clear", "eisenberg_noe", "rogers_veraart", "sensitivities", "loss_amplification",
     "MarketShock", "SystemResult", "solve_system",
     "RankingResult", "rank",
-    "read_graph", "write_graph", "check_graph", "to_frames", "to_networkx", "from_networkx",
+    "read_graph", "write_graph", "check_graph", "to_frames", "to_networkx", "from_networkx", "import_graph",
     "Scenario", "read_scenarios", "run_scenarios", "reverse_stress", "StressResult", "ReverseStressResult",
 ]

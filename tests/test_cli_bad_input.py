@@ -221,3 +221,50 @@ def test_bad_scenario_files(tmp_path):
         bad.write_text(text, encoding="utf-8")
         args = ["stress", DEFI_JSON, str(bad)]
         _assert_clean_failure(_invoke(args), args)
+
+
+# ------------------------------------------------------------------------ bad exports
+IMPORTS = Path(__file__).resolve().parent / "data" / "importers"
+
+#: (name, --from kind, file suffix, content); None content = the file does not exist.
+BAD_EXPORTS = [
+    ("missing file", "aave-subgraph", ".json", None),
+    ("not json", "aave-subgraph", ".json", b"{data: [}"),
+    ("truncated", "morpho-subgraph", ".json", (IMPORTS / "morpho_blue.json").read_bytes()[:300]),
+    ("graphql error", "aave-subgraph", ".json", b'{"errors": [{"message": "indexing_error"}]}'),
+    ("no reserves", "aave-subgraph", ".json", b'{"data": {"userReserves": []}}'),
+    ("no markets", "morpho-subgraph", ".json", b'{"data": {"positions": []}}'),
+    ("not a llama response", "defillama", ".json", b'{"hello": 1}'),
+    ("utf-16", "defillama", ".json", "[]".encode("utf-16")),
+    ("not a dune export", "dune-lending", ".csv", b"a,b\n1,2\n"),
+    ("text amount in dune", "dune-lending", ".csv",
+     b"project,version,symbol,borrower,amount,usd_amount,block_time\naave,3,WETH,0xa,lots,1,2025-10-01\n"),
+    ("table without amount", "table", ".csv", b"holder,token_or_issuer,kind\na,b,deposit\n"),
+    ("table negative amount", "table", ".csv", b"holder,token_or_issuer,amount_usd,kind\na,b,-1,deposit\n"),
+]
+
+
+@pytest.mark.parametrize("name, kind, suffix, content", BAD_EXPORTS, ids=[b[0] for b in BAD_EXPORTS])
+def test_bad_exports(tmp_path, name, kind, suffix, content):
+    src = tmp_path / f"export{suffix}"
+    if content is not None:
+        src.write_bytes(content)
+    out = tmp_path / "out.json"
+    args = ["import", str(src), "--from", kind, "-o", str(out)]
+    _assert_clean_failure(_invoke(args), args)
+    assert not out.exists()
+
+
+def test_bad_import_options(tmp_path):
+    aave = str(IMPORTS / "aave_core.json")
+    prices = tmp_path / "prices.csv"
+    prices.write_text("token,price_usd,as_of\nWETH,-3,2025-10-31\n", encoding="utf-8")
+    for args in (["import", aave, "--from", "aave", "-o", str(tmp_path / "o.json")],
+                 ["import", aave, "--from", "aave-subgraph"],
+                 ["import", aave, "--from", "aave-subgraph", "--as-of", "31/10/2025", "-o", str(tmp_path / "o.json")],
+                 ["import", aave, "--from", "aave-subgraph", "--prices", str(prices), "-o", str(tmp_path / "o.json")],
+                 ["import", aave, "--from", "aave-subgraph", "--into", str(tmp_path / "none.json"),
+                  "-o", str(tmp_path / "o.json")],
+                 ["import", aave, "--from", "aave-subgraph", "--strict", "-o", str(tmp_path / "o.json")]):
+        _assert_clean_failure(_invoke(args), args)
+    assert not (tmp_path / "o.json").exists()

@@ -23,6 +23,7 @@ from exposure.contagion import METHODS
 from exposure.metrics import summarize
 
 GRAPHS = Path(__file__).resolve().parent.parent / "graphs"
+IMPORTS = Path(__file__).resolve().parent / "data" / "importers"
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,7 @@ def _results(chain, defi, scenarios):
     yield "run_scenarios", exposure.run_scenarios(defi, scenarios)
     yield "reverse_stress", exposure.reverse_stress(defi, "depeg", "USDe", "bad_debt>1e8", precision=1e-2)
     yield "summarize", summarize(defi)
+    yield "import_graph", exposure.import_graph([IMPORTS / "morpho_blue.json"], "morpho-subgraph")
 
 
 def test_every_result_follows_the_protocol(chain, defi, scenarios):
@@ -76,7 +78,7 @@ def test_every_result_follows_the_protocol(chain, defi, scenarios):
         with pytest.raises(dataclasses.FrozenInstanceError):
             r.message = "changed"
     assert seen == {"ClearingResult", "SystemResult", "ClearingSensitivities", "RankingResult", "StressResult",
-                    "ReverseStressResult", "NetworkSummary"}
+                    "ReverseStressResult", "NetworkSummary", "ImportResult"}
 
 
 def test_one_type_per_function(chain, defi):

@@ -26,6 +26,8 @@ JSON, an element in XML), the node or edge, what was expected and what was found
 from ._convert import to_frames, to_networkx
 from ._graph import FORMATS, check_graph, from_frames, from_networkx, guess_format, read_graph, write_graph
 from ._table import read_exposure_table
+from .importers import IMPORT_KINDS, ImportResult, import_graph, read_prices
 
 __all__ = ["read_graph", "check_graph", "write_graph", "to_frames", "from_frames", "to_networkx",
-           "from_networkx", "read_exposure_table", "guess_format", "FORMATS"]
+           "from_networkx", "read_exposure_table", "guess_format", "FORMATS", "import_graph", "IMPORT_KINDS",
+           "ImportResult", "read_prices"]

@@ -24,6 +24,7 @@ from .dune import import_dune
 from .morpho import import_morpho
 from .table import import_table
 from ..._params import check_choice
+from ...exceptions import InvalidParameterError
 from .._common import source_name
 
 __all__ = ["import_graph", "IMPORT_KINDS", "ImportResult", "read_prices", "PriceTable", "POSITION_MODES"]
@@ -77,7 +78,6 @@ def import_graph(sources, kind: str, *, as_of=None, prices=None, into=None, stri
     check_choice(positions, "positions", "import_graph", POSITION_MODES)
     sources = [sources] if isinstance(sources, (str, bytes)) or hasattr(sources, "__fspath__") else list(sources)
     if not sources:
-        from ...exceptions import InvalidParameterError
         raise InvalidParameterError("import_graph needs at least one source file.")
     if prices is not None and not isinstance(prices, PriceTable):
         prices = read_prices(prices, as_of=as_of)

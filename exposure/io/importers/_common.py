@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from .._common import decode_text, format_error, read_bytes, source_name
+from ._venues import BASE_ASSETS
 from .._convert import to_frames
+from .._graph import read_graph
 from .._csv import line_numbers, read_csv_table
 from .._json import parse_json_text
 from ..._results import Result
@@ -125,7 +127,6 @@ def slug(text: str) -> str:
 
 def token_kind(symbol: str) -> str:
     """``asset`` for base assets (:data:`~._venues.BASE_ASSETS`), ``token`` otherwise."""
-    from ._venues import BASE_ASSETS
     return "asset" if symbol in BASE_ASSETS else "token"
 
 
@@ -279,7 +280,6 @@ def assemble(nodes, edges: pd.DataFrame, *, kind: str, sources: list[str], notes
     if into is not None:
         old = into if isinstance(into, ExposureNetwork) else None
         if old is None:
-            from .._graph import read_graph
             old = read_graph(into)
         on, oe = to_frames(old)
         nodes, edges = merge_frames(on, oe, nodes, edges, notes, source_name(into) if old is not into else

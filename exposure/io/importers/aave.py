@@ -53,6 +53,7 @@ import pandas as pd
 
 from ._common import (Notes, assemble, edge_frame, graphql_data, load_json, parse_date, token_kind)
 from ._venues import AAVE_CLOSE_FACTOR, AAVE_POOLS, oracle_of
+from .._common import format_error
 
 __all__ = ["import_aave"]
 
@@ -134,7 +135,6 @@ def import_aave(sources, *, prices=None, as_of=None, positions: str = "aggregate
         del doc, data
     name = names[0]
     if not reserves:
-        from .._common import format_error
         raise format_error("No 'reserves' in the saved responses: the reserves' decimals, prices and risk "
                            "parameters are needed to map 'userReserves'.", name, "$.data")
     date = parse_date(as_of).isoformat() if as_of is not None else \

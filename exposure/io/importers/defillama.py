@@ -47,6 +47,7 @@ import pandas as pd
 
 from ._common import Notes, day_end, edge_frame, load_json, loans_to_borrowers, parse_date, slug, token_kind
 from ._venues import DEFILLAMA_DOUBLECOUNTED_CATEGORIES, DEFILLAMA_SEPARATE_SECTIONS
+from .._common import format_error
 
 __all__ = ["import_defillama"]
 
@@ -101,7 +102,6 @@ def import_defillama(sources, *, prices=None, as_of=None, positions: str = "aggr
         names.append(name)
         kind = _shape(doc)
         if kind is None:
-            from .._common import format_error
             raise format_error("Not a DeFiLlama response this importer knows: expected /protocol/{slug} (an "
                                "object with chainTvls), /protocols (a list of protocols), /lendBorrow (a list of "
                                "records with 'pool') or /pools ({status, data}).", name, "$")

@@ -31,7 +31,8 @@ import pandas as pd
 
 from ._common import Notes, day_end, edge_frame, loans_to_borrowers, parse_date, token_kind
 from .._common import format_error
-from .._csv import read_csv_table
+from .._csv import line_numbers, read_csv_table
+from ...exceptions import InvalidNetworkError, Problem
 
 __all__ = ["import_dune"]
 
@@ -56,8 +57,6 @@ def _read(path: str) -> tuple[pd.DataFrame, str]:
             bad = np.flatnonzero(num.isna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
                                  if raw.dtype == object else ~np.isfinite(num.to_numpy(dtype=float)))
             if len(bad):
-                from .._csv import line_numbers
-                from ...exceptions import InvalidNetworkError, Problem
                 lines = line_numbers(path, bad[:20].tolist())
                 raise InvalidNetworkError([Problem("error", f"Field {c!r} must be a number. Got {raw.iat[i]!r} "
                                                    "instead.", file=path, location=f"line {lines.get(i, i + 2)}",

@@ -38,6 +38,7 @@ import pandas as pd
 
 from ._common import Notes, edge_frame, graphql_data, load_json, parse_date, token_kind
 from ._venues import morpho_liquidation_incentive, oracle_of
+from .._common import format_error
 
 __all__ = ["import_morpho"]
 
@@ -69,7 +70,6 @@ def import_morpho(sources, *, prices=None, as_of=None, positions: str = "aggrega
             stamp = max(stamp or 0, int(ts))
     name = names[0]
     if not markets:
-        from .._common import format_error
         raise format_error("No 'markets' in the saved responses: the markets' tokens and LLTVs are needed to "
                            "map 'positions'.", name, "$.data")
     date = parse_date(as_of).isoformat() if as_of is not None else \

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import Notes
+from .._common import format_error
 from .._convert import to_frames
 from .._csv import read_csv_table
 from .._table import read_exposure_table
@@ -78,7 +79,6 @@ def import_table(sources, *, prices=None, as_of=None, positions: str = "aggregat
         all_edges.append(e)
         meta = meta or {k: v for k, v in net.meta.items() if k in ("name", "as_of", "currency", "description")}
     if not tables:
-        from .._common import format_error
         raise format_error("No exposure table among the sources (only node tables: a CSV with an 'id' column).",
                            sources[0])
     nodes = pd.concat(all_nodes, ignore_index=True).drop_duplicates("id").reset_index(drop=True)
