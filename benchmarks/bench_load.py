@@ -80,11 +80,16 @@ def ensure_data(n: int, seed: int = 0) -> Path:
 
 
 def child(what: str, path: Path) -> dict:
-    """Run one measurement in a fresh interpreter; its resident set size is sampled from here
-    (every 5 ms), so that sampling takes nothing from the measured process."""
+    """Run one measurement in a fresh interpreter (see :func:`run_child`)."""
+    return run_child(CHILD.format(root=str(ROOT), what=what, path=str(path)), what)
+
+
+def run_child(code: str, what: str) -> dict:
+    """Run ``code`` in a fresh interpreter; its resident set size is sampled from here (every 5 ms),
+    so that sampling takes nothing from the measured process. The code prints one JSON line with
+    at least ``base_rss``; ``peak_rss`` is added."""
     import psutil
 
-    code = CHILD.format(root=str(ROOT), what=what, path=str(path))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     watch = psutil.Process(proc.pid)
