@@ -287,3 +287,56 @@ def test_every_dollar_lost_is_a_holders_a_providers_or_an_external_creditors(cas
     assert not (r.defaulted & g.is_shares()).any() and not (r.impaired & ~g.is_shares()).any()
     assert (r.default_round[g.is_shares()] == 0).all()
     assert np.all(r.buffer_used <= g.first_loss()[0] + 1e-12)
+
+
+# ----------------------------------------------------------------------------- sensitivities
+def _lender_chain(provider):
+    # i (debt) holds 100 and owes the vault v (shares) 100; v owes l 100; l holds 10 and owes 100 outside,
+    # with 50 of first-loss capital from `provider` (k holds 100, owes 30 outside; or outside the network).
+    nodes = [{"id": "i", "external_assets": 100.0}, {"id": "v", "liability_type": "shares"},
+             {"id": "l", "external_assets": 10.0, "external_liabilities": 100.0, "first_loss": 50.0,
+              "first_loss_provider": provider},
+             {"id": "k", "external_assets": 100.0, "external_liabilities": 30.0}]
+    return net(nodes, [{"debtor": "i", "creditor": "v", "amount": 100.0},
+                       {"debtor": "v", "creditor": "l", "amount": 100.0}])
+
+
+@pytest.mark.parametrize("provider", ["k", None])
+def test_loss_amplification_follows_the_buffer_to_its_provider(provider):
+    # Shock i=0.4: i pays 60 (default), v passes 60 on (impaired), l holds 10 + 60 = 70 < 100 and draws 30 of
+    # its 50: it pays in full. One more dollar lost at i: i and v each pay 1 less (amplification 2), l draws
+    # 1 more, so its provider loses it: k's equity (spillover 1), or the outside provider (buffer_loss 1).
+    # One more dollar lost at l: only its draw grows (amplification 0), again the provider's dollar.
+    from exposure.clearing import loss_amplification
+    g = _lender_chain(provider)
+    f = loss_amplification(g, {"i": 0.4}).set_index("node")
+    inside = provider == "k"
+    assert f.loc["i", "loss_amplification"] == pytest.approx(2.0)
+    assert f.loc["i", "spillover"] == pytest.approx(1.0 if inside else 0.0)
+    assert f.loc["i", "buffer_loss"] == pytest.approx(0.0 if inside else 1.0)
+    assert f.loc["l", "loss_amplification"] == 0.0 and f.loc["l", "own_equity_loss"] == 0.0
+    assert f.loc["l", "spillover"] == pytest.approx(1.0 if inside else 0.0)
+    assert f.loc["l", "buffer_loss"] == pytest.approx(0.0 if inside else 1.0)
+    total = f["equity_loss"] + f["external_creditor_loss"] + f["default_cost_saved"] + f["buffer_loss"]
+    assert np.allclose(total[["i", "l", "k"]], 1.0)
+
+
+@pytest.mark.parametrize("provider", ["k", None])
+def test_sensitivities_match_finite_differences(provider):
+    # Independent method: clear again with one more unit of loss at each node and difference the totals.
+    from exposure.clearing import loss_amplification
+    g = _lender_chain(provider)
+    base_shock = {"i": 0.4}
+    f = loss_amplification(g, base_shock).set_index("node")
+    r0 = eisenberg_noe(g, base_shock)
+    outside = g.first_loss()[1] < 0
+    for node, e in (("i", 100.0), ("l", 10.0), ("k", 100.0)):
+        h = 1e-3
+        shock = dict(base_shock)
+        shock[node] = shock.get(node, 0.0) + h / e          # h less external assets at the node
+        r1 = eisenberg_noe(g, shock)
+        assert (r1.total_shortfall - r0.total_shortfall) / h == pytest.approx(f.loc[node, "loss_amplification"],
+                                                                             abs=1e-6)
+        assert (r0.equity.sum() - r1.equity.sum()) / h == pytest.approx(f.loc[node, "equity_loss"], abs=1e-6)
+        drawn = (r1.buffer_used[outside].sum() - r0.buffer_used[outside].sum()) / h
+        assert drawn == pytest.approx(f.loc[node, "buffer_loss"], abs=1e-6)

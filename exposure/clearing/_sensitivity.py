@@ -13,7 +13,17 @@ factorisation of the default set's matrix serves them all.
 
 Value is conserved: ``Σ e = Σ E + (paid to external creditors) + (default costs)``, so one more
 dollar lost at ``j`` costs the network's equity, the external creditors and the default costs
-one dollar in all. ``loss_amplification`` is how many dollars of unpaid obligations
+one dollar in all.
+
+Who bears a loss (:mod:`exposure.clearing._loss`): ``D`` is the set of nodes in shortfall after
+their first-loss buffers — debt nodes in default and impaired nodes owing shares alike, whose
+payments both move with ``e``. A node drawing part of its buffer pays in full and keeps zero
+equity: one more dollar lost there, or one dollar less paid to it, is a dollar lost by the
+buffer's provider. So the derivatives use ``Π`` with every such node's column moved to its
+provider (followed along a chain of such nodes), and a dollar lost at such a node is a dollar lost
+at its provider; where the provider is outside the network the dollar leaves it (the column
+``buffer_loss``). Away from the thresholds this is exact, except where a provider's buffers are
+cut to what it holds (the cut moves with its assets). ``loss_amplification`` is how many dollars of unpaid obligations
 (``total_shortfall``) it creates: 0 at a solvent node, at least ``α`` at a node in default,
 more than 1 where the loss runs on through chains of defaulting creditors.
 
@@ -60,6 +70,19 @@ class ClearingSensitivities(Result):
     default_set: np.ndarray
     _Pi: sp.csr_array
     _solve: object          # solve(rhs, trans) with (I − β Π_DDᵀ)
+    #: for each node, the node whose external assets a marginal loss there reaches: itself, the provider
+    #: of a buffer it is drawing (along the chain), or -1 (a provider outside the network)
+    _route: np.ndarray = None
+    #: per node, the share of its payments that reaches a buffer paid from outside the network
+    _to_outside_buffer: np.ndarray = None
+
+    def _target(self, j: int) -> int:
+        return int(j) if self._route is None else int(self._route[j])
+
+    def _in_shortfall(self) -> np.ndarray:
+        short = np.zeros(len(self.node_ids), bool)
+        short[self.default_set] = True
+        return short
 
     @property
     def node_ids(self) -> pd.Index:
@@ -85,6 +108,9 @@ class ClearingSensitivities(Result):
         """``∂p/∂e_j`` for the node at position ``j`` (n values)."""
         n = len(self.node_ids)
         out = np.zeros(n)
+        j = self._target(j)
+        if j < 0:
+            return out
         D = self.default_set
         pos = np.searchsorted(D, j)
         if pos < D.size and D[pos] == j:
@@ -94,11 +120,16 @@ class ClearingSensitivities(Result):
         return out
 
     def equity_wrt(self, j: int) -> np.ndarray:
-        """``∂E/∂e_j`` for the node at position ``j`` (n values; 0 for nodes in default)."""
-        dp = self.payments_wrt(j)
+        """``∂E/∂e_j`` for the node at position ``j`` (n values; 0 for nodes in shortfall or drawing a buffer)."""
+        t = self._target(j)
+        if t < 0:
+            return np.zeros(len(self.node_ids))
+        dp = self.payments_wrt(t)
         de = self._Pi.T @ dp
-        de[j] += 1.0
-        de[self.result.defaulted] = 0.0
+        de[t] += 1.0
+        de[self._in_shortfall()] = 0.0
+        if self._route is not None:
+            de[self._route != np.arange(len(de))] = 0.0
         return de
 
     def payments_jacobian(self) -> np.ndarray:
@@ -123,6 +154,8 @@ class ClearingSensitivities(Result):
         D = self.default_set
         if D.size:
             out[D] = self.result.alpha * self._solve(np.asarray(weights, dtype=np.float64)[D], "T")
+        if self._route is not None:
+            out = np.where(self._route >= 0, out[np.maximum(self._route, 0)], 0.0)
         return out
 
     def to_frame(self) -> pd.DataFrame:
@@ -130,26 +163,35 @@ class ClearingSensitivities(Result):
         r = self.result
         Pi = self._Pi
         n = len(r.node_ids)
-        d = r.defaulted
+        d = self._in_shortfall()
         pbar = r.obligations
+        route = np.arange(n) if self._route is None else self._route
+        own_node = route == np.arange(n)                 # a loss here is the node's own
+        t = np.maximum(route, 0)
         # share of k's payments going to external creditors: x_k / p̄_k = 1 − Σ_j Π[k, j]
-        share_ext = np.where(pbar > 0, np.maximum(0.0, 1.0 - np.asarray(Pi.sum(axis=1)).ravel()), 0.0)
-        to_solvent = Pi @ (~d).astype(np.float64)        # share of k's payments going to solvent nodes
+        to_buffer = np.zeros(n) if self._to_outside_buffer is None else self._to_outside_buffer
+        share_ext = np.where(pbar > 0, np.maximum(0.0, 1.0 - np.asarray(Pi.sum(axis=1)).ravel() - to_buffer), 0.0)
+        solvent = ~d & own_node                          # paying in full with equity to lose
+        to_solvent = Pi @ solvent.astype(np.float64)     # share of k's payments going to such nodes
         to_default = Pi @ d.astype(np.float64)
         shortfall = self.aggregate(np.ones(n))
-        spill = self.aggregate(to_solvent)
         ext = self.aggregate(share_ext)
-        own = (~d).astype(np.float64)
-        costs = (1.0 - r.alpha) * d + (1.0 - r.beta) * self.aggregate(to_default)
+        outside = self.aggregate(to_buffer)
+        # the node that finally loses the dollar: its own equity if solvent, else it passes the dollar on
+        lost_at_target = np.where(route >= 0, solvent[t], False).astype(np.float64)
+        own = np.where(own_node, lost_at_target, 0.0)
+        spill = self.aggregate(to_solvent) + np.where(own_node, 0.0, lost_at_target)
+        costs = np.where(route >= 0, (1.0 - r.alpha) * d[t], 0.0) + (1.0 - r.beta) * self.aggregate(to_default)
         return pd.DataFrame({
             "node": np.asarray(r.node_ids, dtype=object),
-            "defaulted": d.astype(bool),
+            "defaulted": np.asarray(r.defaulted, dtype=bool),
             "loss_amplification": shortfall,
             "equity_loss": own + spill,
             "own_equity_loss": own,
             "spillover": spill,
             "external_creditor_loss": ext,
             "default_cost_saved": costs,
+            "buffer_loss": (route < 0).astype(np.float64) + outside,
         })
 
 
@@ -241,8 +283,47 @@ def sensitivities(network_or_result, shock=None, *, result=None, alpha: float = 
         result = report(clear_claims(network, shock, alpha=alpha, beta=beta, method=method, tol=tol,
                                      max_iter=max_iter), strict=strict, what="Clearing did not converge")
     Pi = network.relative_liabilities()
-    D = np.flatnonzero(result.defaulted)
-    return ClearingSensitivities(result=result, default_set=D, _Pi=Pi, _solve=_factorise(Pi, D, result.beta))
+    short = np.asarray(result.defaulted, bool) | np.asarray(getattr(result, "impaired", False), bool)
+    D = np.flatnonzero(short)
+    route = _loss_route(network, result, short)
+    outside = None
+    if route is not None:
+        Pi, outside = _routed(Pi, route)
+    return ClearingSensitivities(result=result, default_set=D, _Pi=Pi, _solve=_factorise(Pi, D, result.beta),
+                                 _route=route, _to_outside_buffer=outside)
+
+
+def _routed(Pi: sp.csr_array, route: np.ndarray):
+    """``Π`` with the column of every node that passes a loss on (``route[c] != c``) moved to ``route[c]``,
+    and dropped where that is outside the network; returns the matrix and each row's dropped share."""
+    cols = route[Pi.indices]
+    keep = cols >= 0
+    rows = np.repeat(np.arange(Pi.shape[0]), np.diff(Pi.indptr))
+    dropped = np.bincount(rows[~keep], weights=Pi.data[~keep], minlength=Pi.shape[0])
+    moved = sp.csr_array((Pi.data[keep], (rows[keep], cols[keep])), shape=Pi.shape)
+    moved.sum_duplicates()
+    moved.sort_indices()
+    return moved, dropped
+
+
+def _loss_route(network, result, short: np.ndarray) -> np.ndarray | None:
+    """Where a marginal loss at each node lands (see the module docstring): the node itself, unless it draws
+    part of its first-loss buffer, when the loss is its provider's (followed along the chain; -1 outside)."""
+    used = np.asarray(getattr(result, "buffer_used", np.zeros(0)), dtype=np.float64)
+    if not used.size or not (used > 0).any():
+        return None
+    n = len(used)
+    _, provider = network.first_loss()
+    drawing = (used > 0) & ~short
+    route = np.arange(n)
+    route[drawing] = provider[drawing]
+    for _ in range(n):                              # follow chains of providers that draw themselves
+        nxt = np.where(route >= 0, route, 0)
+        hop = (route >= 0) & drawing[nxt] & (route != np.arange(n))
+        if not hop.any():
+            break
+        route[hop] = provider[route[hop]]
+    return route
 
 
 def loss_amplification(network, shock=None, *, alpha: float = 1.0, beta: float = 1.0,
@@ -267,7 +348,11 @@ def loss_amplification(network, shock=None, *, alpha: float = 1.0, beta: float =
             Fall in Rogers–Veraart default costs (value that a defaulting node would have
             lost anyway); 0 for Eisenberg–Noe.
 
-        ``equity_loss + external_creditor_loss + default_cost_saved = 1`` (value conservation).
+        ``buffer_loss``
+            Lost by providers of first-loss capital outside the network (0 without buffers).
+
+        ``equity_loss + external_creditor_loss + default_cost_saved + buffer_loss = 1`` (value
+        conservation).
 
     See Also
     --------
