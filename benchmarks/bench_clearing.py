@@ -8,6 +8,9 @@ For each size, in a fresh process (so that its peak memory is its own):
   baseline measured just before each run (best ratio of several pairs); rounds, sweeps, defaults, residual, agreement between methods;
 * the whole ``clear(network, shock)`` call (building ``Π`` and ``p̄`` included);
 * the loss-amplification table (sensitivities on the default set);
+* the same ``clear`` call with the loss-bearing fields (seeded: 30% of nodes owe shares, 20% have
+  first-loss capital of 2% of their assets, half of it provided by another node): the cost of the
+  buffer passes, against the plain call measured in the same process;
 * peak resident memory of the process, and the peak of memory allocated by one clearing.
 
 Usage::
@@ -105,6 +108,12 @@ def measure(n: int, seed: int, load: bool) -> dict:
     t, ratio, _ = paired(lambda: loss_amplification(net, shock, result=r), matvec, 2 if n > 100_000 else 3)
     out["loss_amplification_s"] = t
     out["loss_amplification_x_matvec"] = ratio
+    bearing = loss_bearing(net, seed)
+    t, ratio, rb = paired(lambda: clear(bearing, shock), lambda: clear(net, shock), 3)
+    out["loss_bearing"] = {"seconds": t, "x_plain_clear": ratio, "defaults": int(rb.n_defaults),
+                           "impaired": int(rb.n_impaired), "buffer_used": float(rb.buffer_used.sum()),
+                           "defaults_plain": int(r.n_defaults), "converged": bool(rb.converged),
+                           "message": rb.message}
     tracemalloc.start()
     clear_vectors(Pi, pbar, e)
     out["clearing_alloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
@@ -124,6 +133,25 @@ def measure(n: int, seed: int, load: bool) -> dict:
     return out
 
 
+def loss_bearing(net, seed: int):
+    """The network with seeded loss-bearing fields (see the module docstring)."""
+    import dataclasses
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed + 11)
+    n = net.n
+    nodes = net.nodes.copy()
+    nodes["liability_type"] = np.where(rng.random(n) < 0.3, "shares", "debt").astype(object)
+    buffered = rng.random(n) < 0.2
+    nodes["first_loss"] = np.where(buffered, 0.02 * net.total_assets(), 0.0)
+    provider = np.where(buffered & (rng.random(n) < 0.5), rng.integers(0, n, n), -1)
+    provider[provider == np.arange(n)] = -1
+    ids = net.node_ids.to_numpy(dtype=object)
+    nodes["first_loss_provider"] = np.where(provider >= 0, ids[np.maximum(provider, 0)], None)
+    return dataclasses.replace(net, nodes=nodes)
+
+
 def table(results: list[dict]) -> str:
     lines = [f"{'nodes':>9} {'claims':>10} {'matvec ms':>9} {'run':<22} {'x matvec':>8} {'rounds':>6} "
              f"{'sweeps':>6} {'defaults':>8} {'residual':>9} {'peak MB':>8}"]
@@ -136,6 +164,10 @@ def table(results: list[dict]) -> str:
                  f"loss amplification: {res['loss_amplification_x_matvec']:.1f}x; "
                  f"defaults by round (EN): {res['runs']['EN/fictitious-default']['defaults_by_round']}; "
                  f"clearing allocates {res['clearing_alloc_peak_mb']:.0f} MB")
+        if "loss_bearing" in res:
+            lb = res["loss_bearing"]
+            extra += (f"; with loss bearing: {lb['x_plain_clear']:.2f}x the plain clear, {lb['defaults']} defaults "
+                      f"+ {lb['impaired']} impaired (plain {lb['defaults_plain']})")
         if "read_csv_s" in res:
             extra += f"; CSV write {res['write_csv_s']:.1f} s, read {res['read_csv_s']:.1f} s"
         lines.append(extra)

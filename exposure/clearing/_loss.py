@@ -132,11 +132,13 @@ def clear_bearing(Pi, pbar, e, bearing: LossBearing, *, alpha=1.0, beta=1.0, met
     used = np.zeros_like(e)
     # later passes start cold, so that default rounds stay the rounds of the algorithm
     warm = None if by_node else start
-    passes = 0
+    passes, sweeps = 0, 0
     while True:
         passes += 1
+        budget = None if max_iter is None else max(0, int(max_iter) - sweeps)   # max_iter bounds all passes
         vec = clear_vectors(Pi, pbar, e_cur + b, alpha=alpha, beta=beta, method=method, tol=tol,
-                            max_iter=max_iter, start=warm)
+                            max_iter=budget, start=warm)
+        sweeps += vec.iterations
         own = vec.assets - b
         new_used = np.clip(pbar - own, 0.0, b)
         change = float(np.max(np.abs(new_used - used), initial=0.0))
@@ -145,6 +147,10 @@ def clear_bearing(Pi, pbar, e, bearing: LossBearing, *, alpha=1.0, beta=1.0, met
             break
         e_cur = np.maximum(e - bearing.provider_losses(used), 0.0)
     record = dataclasses.replace(vec, assets=own)
+    if by_node:
+        record = dataclasses.replace(record, iterations=sweeps,
+                                     message=f"{vec.message}; the draws on first-loss buffers settled in {passes} "
+                                             f"passes ({sweeps} iterations in all)")
     if by_node and change > goal and vec.converged:
         record = dataclasses.replace(
             record, converged=False, status=1,
