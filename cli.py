@@ -340,7 +340,8 @@ REVERSE_TYPES = ("price", "depeg", "asset_loss", "forged_supply")
 @click.option("--node", "nodes", multiple=True, metavar="ID|all",
               help="With --reverse: node to shock (repeatable), or all eligible nodes [default: all].")
 @click.option("--target", metavar="METRIC>VALUE", default=None,
-              help="With --reverse: bad_debt, total_loss, n_defaults or external_creditor_loss, > or >=, a number.")
+              help="With --reverse: bad_debt, total_loss, n_defaults, external_creditor_loss, n_impaired or "
+                   "buffer_used, > or >=, a number.")
 @click.option("--precision", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=1e-4,
               show_default=True, help="With --reverse: bracket width at which bisection stops, "
               "as a fraction of the shock range.")

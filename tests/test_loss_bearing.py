@@ -257,7 +257,7 @@ def test_all_debt_and_no_buffers_gives_todays_results_exactly(case, ab):
     sa, sb = solve_system(plain, MarketShock(asset_loss=shock)), solve_system(explicit, MarketShock(asset_loss=shock))
     assert sa.summary() == sb.summary()
     pd.testing.assert_frame_equal(sa.nodes_frame(), sb.nodes_frame(), check_exact=True)
-    for method in (furfine, debtrank):
+    for method in (furfine, debtrank, differential_debtrank, impact):
         pd.testing.assert_frame_equal(method(plain).ranking, method(explicit).ranking, check_exact=True)
 
 
@@ -340,3 +340,15 @@ def test_sensitivities_match_finite_differences(provider):
         assert (r0.equity.sum() - r1.equity.sum()) / h == pytest.approx(f.loc[node, "equity_loss"], abs=1e-6)
         drawn = (r1.buffer_used[outside].sum() - r0.buffer_used[outside].sum()) / h
         assert drawn == pytest.approx(f.loc[node, "buffer_loss"], abs=1e-6)
+
+
+def test_reverse_stress_finds_the_shock_that_exhausts_a_buffer():
+    # The pool of _pool(20): an asset loss s of its 100 leaves a shortfall 100 s, drawn from the buffer
+    # while 100 s ≤ 20 (buffer_used = 100 s) and defaulting beyond: buffer_used > 5 from s = 0.05 on,
+    # n_defaults > 0 from s = 0.2 on (the shortfall exceeds the whole buffer).
+    from exposure.stress import reverse_stress
+    g = _pool(20.0)
+    drawn = reverse_stress(g, "asset_loss", "p", "buffer_used>5", precision=1e-4).to_frame().set_index("node")
+    assert drawn.loc["p", "breaking_shock"] == pytest.approx(0.05, abs=2e-4)
+    broke = reverse_stress(g, "asset_loss", "p", "n_defaults>0", precision=1e-4).to_frame().set_index("node")
+    assert broke.loc["p", "breaking_shock"] == pytest.approx(0.2, abs=2e-4)

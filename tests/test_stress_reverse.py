@@ -169,11 +169,13 @@ def test_scan_agrees_with_bisection_when_monotone():
     ("bad_debt >= 5", None),
     ("bad_debt≥5", None),
     ("loss>5", "Unknown target metric 'loss'; expected one of bad_debt, total_loss, n_defaults, "
-               "external_creditor_loss."),
+               "external_creditor_loss, n_impaired, buffer_used."),
     ("bad_debt<5", "The target must be written METRIC>VALUE or METRIC>=VALUE with METRIC one of bad_debt, "
-                   "total_loss, n_defaults, external_creditor_loss. Got 'bad_debt<5' instead."),
+                   "total_loss, n_defaults, external_creditor_loss, n_impaired, buffer_used. Got 'bad_debt<5' "
+                   "instead."),
     ("bad_debt>x", "The target must be written METRIC>VALUE or METRIC>=VALUE with METRIC one of bad_debt, "
-                   "total_loss, n_defaults, external_creditor_loss. Got 'bad_debt>x' instead."),
+                   "total_loss, n_defaults, external_creditor_loss, n_impaired, buffer_used. Got 'bad_debt>x' "
+                   "instead."),
     ("bad_debt>inf", "The threshold of the target must be a finite number. Got 'inf' instead."),
 ])
 def test_parse_target(text, message):

@@ -27,7 +27,7 @@ __all__ = ["REVERSE_COLUMNS", "TARGET_METRICS", "REVERSE_SHOCKS", "Target", "par
 REVERSE_COLUMNS = ("node", "shock_type", "breaking_shock", "target", "value_at_breaking_shock")
 
 #: Metrics a reverse-stress target may be set on (keys of the solved system's summary).
-TARGET_METRICS = ("bad_debt", "total_loss", "n_defaults", "external_creditor_loss")
+TARGET_METRICS = ("bad_debt", "total_loss", "n_defaults", "external_creditor_loss", "n_impaired", "buffer_used")
 
 
 @dataclass(frozen=True)
