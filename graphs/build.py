@@ -13,19 +13,31 @@ Outputs (all deterministic: fixed key order, one node / edge / shock per line):
   clearing is derived by hand in ``graphs/README.md``;
 * ``scenarios.json``: named historical stress scenarios (format ``exposure-scenario`` version 1).
 
-Only the standard library is used, so the build runs before the package is installed. Every
-modelling choice (a mapping, a parameter, an estimate) is written next to its source below.
+The mapping of sources onto the format exists once, in the library, and the build goes through it:
+the version-1 graph is the sample read as a long exposure table (``exposure.io.read_exposure_table``,
+the mapping the ``table`` importer uses), and the secured positions of the version-2 graph take the
+venue parameter tables and Morpho's liquidation incentive of ``exposure.io.importers``. The package is
+imported from this checkout (numpy and pandas must be installed; installing the package is not needed).
+Every other modelling choice (a mapping, an estimate) is written next to its source below.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from exposure.io import read_exposure_table, to_frames  # noqa: E402  (the checkout's package)
+from exposure.io.importers import VENUE_PARAMETERS as PARAMS  # noqa: E402
+from exposure.io.output import frame_records  # noqa: E402
+from exposure.io.importers._venues import AAVE_CLOSE_FACTOR_SOURCE, AAVE_POOLS, VENUE_SOURCES  # noqa: E402
+
 SOURCES = HERE / "sources"
 SAMPLE = SOURCES / "sample_graph.json"
 
@@ -148,26 +160,27 @@ def build_defi_v1(sample: dict) -> dict:
     same = {}
     for a, b in SAME_FUNDS:
         same[a], same[b] = _edge_ref(*b), _edge_ref(*a)
-    nodes = []
-    for n in sample["nodes"]:
-        rec = {k: v for k, v in n.items() if k != "name"}
-        rec["label"] = n.get("name", n["id"])
-        nodes.append(rec)
-    edges = []
-    seen: dict[tuple[str, str], int] = {}
+    rows = []
+    seen: set[tuple[str, str]] = set()
     for e in sample["edges"]:
         pair = (e["holder"], e["token_or_issuer"])
         if pair in seen:  # none in the current sample; summed by the loader with a warning
             raise ValueError(f"duplicate sample edge {pair}: document it before building")
-        seen[pair] = len(edges)
-        rec = {"kind": "claim", "debtor": e["token_or_issuer"], "creditor": e["holder"],
-               "amount": e["amount_usd"], "relation": e["kind"]}
-        for k in ("as_of", "source", "note", "derived"):
-            if k in e:
-                rec[k] = e[k]
+        seen.add(pair)
+        row = {k: e[k] for k in ("holder", "token_or_issuer", "amount_usd", "kind", "as_of", "source", "note",
+                                 "derived") if k in e}
         if pair in same:
-            rec["same_funds_as"] = same[pair]
-        edges.append(rec)
+            row["same_funds_as"] = same[pair]
+        rows.append(row)
+    # the library's exposure-table mapping, version 1: each row a claim of holder on token_or_issuer
+    table = io.StringIO(json.dumps({"nodes": sample["nodes"], "edges": rows}))
+    net, _ = read_exposure_table(table, version=1)
+    node_frame, edge_frame = to_frames(net)
+    given = {n["id"]: (set(n) - {"name"}) | {"label"} for n in sample["nodes"]}
+    # the records as the loader read them, without the defaults it filled in
+    nodes = [{k: v for k, v in rec.items() if k in given[rec["id"]] and v is not None}
+             for rec in frame_records(node_frame)]
+    edges = [{k: v for k, v in rec.items() if v is not None} for rec in frame_records(edge_frame)]
     return {
         "format": GRAPH_FORMAT, "version": 1, "name": "defi-v1", "as_of": sample["as_of"], "currency": "USD",
         "description": ("DeFi cross-collateral claims from public sources, 2024-2026, in format version 1: "
@@ -276,23 +289,13 @@ UTILISATION_SOURCE = "https://governance.aave.com/t/arfc-prime-core-instance-wst
 #: suggest a in 0.5-1 "to be calibrated"; 0.5 (square-root impact) is used throughout.
 IMPACT_EXPONENT = 0.5
 
+#: Sources of the choices below (the venue parameters' own sources come with them from the library).
 URL = {
-    "aave_wsteth": "https://dash.onaave.com/reserve/1-0x7f39c581f595b53c5cb19bd0b3f8da6c935e2ca0-aave-v3",
-    "aave_usds_core": "https://dash.onaave.com/reserve/1-0xdc035d45d973e3ec169d2276ddab16f1e407384f-aave-v3",
-    "aave_linea": "https://governance.aave.com/t/direct-to-aip-onboard-rseth-to-aave-v3-linea-instance/22172",
-    "aave_v33": "https://github.com/aave-dao/aave-v3-origin/blob/main/docs/3.3/Aave-v3.3-features.md",
-    "aave_prime": "https://governance.aave.com/t/arfc-prime-core-instance-wsteth-reserve-update/19973",
+    **VENUE_SOURCES,
+    "aave_v33": AAVE_CLOSE_FACTOR_SOURCE,
     "aave_weeth_weth": "https://governance.aave.com/t/arfc-chaos-labs-risk-stewards-increase-supply-caps-on-aave-v3-10-18-24/19512",
-    "morpho_positions": "https://docs.morpho.org/morpho/concepts/positions",
     "morpho_liquidation": "https://docs.morpho.org/morpho-blue/tutorials/liquidation",
-    "morpho_lif": "https://github.com/morpho-org/morpho-blue/blob/main/src/libraries/ConstantsLib.sol",
-    "morpho_health": "https://docs.morpho.org/build/midnight/concepts/collateral-health-liquidations/",
-    "euler_pt": "https://forum.euler.finance/t/enhance-euler-yields-pendle-pt-offering-with-an-ethena-looping-cluster/1380",
-    "usd0pp_lltv": "https://binance.com/en/square/post/18745183786505",
-    "fluid": "https://gov.instadapp.io/t/onboarding-weeth-wsteth-vault-to-fluid/698",
     "pt_oracle": "https://governance.aave.com/t/llamarisk-insights-aaves-pt-token-exposure-risk-outlook/22312",
-    "hardcoded": "https://michigan-post.com/stream-finance-meltdown-winners-and-losers-in-defi-risk-curator-reckoning",
-    "ezeth_event": "https://cryptoslate.com/renzos-ezeth-token-depeg-triggers-liquidations-across-defi-platforms",
     "kaiko_aave": "https://research.kaiko.com/insights/mapping-the-aave-user-base",
     "steth_pool": "https://research.kaiko.com/insights/steth-liquidity",
     "steth_2022": "https://forklog.com/en/news/since-early-may-the-largest-steth-liquidity-pool-has-shrunk-sevenfold",
@@ -332,92 +335,6 @@ URL = {
     "usde_oct_dex": "https://en.theblockbeats.news/news/59867",
 }
 
-
-class Params:
-    """Liquidation parameters of a venue for one collateral, with where they come from."""
-
-    def __init__(self, ltv, lt, bonus, close_factor, oracle, source, note, *, estimate=False):
-        self.ltv, self.lt, self.bonus, self.close_factor, self.oracle = ltv, lt, bonus, close_factor, oracle
-        self.source, self.note, self.estimate = source, note, estimate
-
-
-def _morpho_lif(lltv: float) -> float:
-    """Morpho Blue's liquidation incentive: LIF = min(1.15, 1 / (1 - 0.3 (1 - LLTV))), as a bonus."""
-    return round(min(1.15, 1.0 / (1.0 - 0.3 * (1.0 - lltv))) - 1.0, 3)
-
-
-PARAMS = {
-    "aave_eth_emode": Params(0.93, 0.95, 0.01, 0.5, "exchange_rate", URL["aave_wsteth"],
-                             "Aave v3 Core e-mode 'ETH correlated' LTV 93% / LT 95% / bonus 1%; CAPO exchange-rate "
-                             "oracle; close factor 50% (Aave v3.3 default)"),
-    "aave_prime_eth_emode": Params(0.93, 0.95, 0.01, 0.5, "exchange_rate", URL["aave_wsteth"],
-                                   "Core's 'ETH correlated' e-mode parameters assumed for the Prime instance",
-                                   estimate=True),
-    "aave_rseth_lst": Params(0.93, 0.95, 0.01, 0.5, "exchange_rate", URL["aave_wsteth"],
-                             "Aave v3 Core e-mode 'rsETH LST main' (borrow wstETH/ETHx against rsETH) 93% / 95% / 1% "
-                             "(an earlier snapshot: 92.5% / 94.5%); CAPO rsETH/ETH exchange-rate oracle"),
-    "aave_prime_lrt_lst": Params(0.93, 0.95, 0.01, 0.5, "exchange_rate", URL["aave_prime"],
-                                 "ezETH borrowing wstETH on Prime at debt/collateral 0.84 needs an LRT/LST e-mode; the "
-                                 "parameters of Core's 'rsETH LST main' e-mode and a CAPO oracle are assumed",
-                                 estimate=True),
-    "aave_linea_wrseth": Params(0.70, 0.73, 0.10, 0.5, "exchange_rate", URL["aave_linea"],
-                                "wrsETH on Aave v3 Linea: LTV 70% / LT 73% / bonus 10%; CAPO oracle"),
-    "aave_pt_emode": Params(0.91, 0.93, 0.029, 0.5, "linear_discount", URL["aave_usds_core"],
-                            "e-mode PT-USDe Sep-2025: LTV 91% / LT 93% / bonus 2.9%; linear-discount oracle"),
-    "aave_usde_emode": Params(0.90, 0.93, 0.02, 0.5, "hardcoded", URL["aave_usds_core"],
-                              "USDe Stablecoin e-mode LTV 90% / LT 93% / bonus 2%; the oracle type is not in the "
-                              "sources: Aave prices USDe with the USDT/USD feed, so a USDe market depeg does not reach "
-                              "it (recorded as hardcoded, an assumption to check)", estimate=True),
-    "aave_susde_emode": Params(0.90, 0.92, 0.04, 0.5, "exchange_rate", URL["aave_usds_core"],
-                               "sUSDe Stablecoins e-mode LTV 90% / LT 92% / bonus 4%; CAPO exchange-rate oracle"),
-    "spark_eth_emode": Params(0.93, 0.95, 0.01, 0.5, "exchange_rate", URL["aave_wsteth"],
-                              "SparkLend is an Aave v3 fork; Aave Core's 'ETH correlated' e-mode parameters and CAPO "
-                              "oracle are assumed", estimate=True),
-    "morpho_wsteth": Params(0.945, 0.945, _morpho_lif(0.945), 1.0, "exchange_rate", URL["morpho_positions"],
-                            "Morpho Blue wstETH/WETH market, LLTV 94.5%; bonus = Morpho LIF at that LLTV; no close "
-                            "factor (up to 100% liquidated); exchange-rate oracle assumed"),
-    "morpho_pt": Params(0.915, 0.915, _morpho_lif(0.915), 1.0, "linear_discount", URL["euler_pt"],
-                        "Morpho Blue Ethena PT markets, LLTV 91.5%; bonus = Morpho LIF; no close factor; "
-                        "linear-discount PT oracle (LlamaRisk)"),
-    "morpho_btc": Params(0.86, 0.86, _morpho_lif(0.86), 1.0, "market", URL["morpho_health"],
-                         "LLTV 86% (a Morpho LLTV used for BTC collateral) assumed for the cbBTC/USDC market behind "
-                         "Coinbase's loans; bonus = Morpho LIF; market (Chainlink BTC/USD) oracle", estimate=True),
-    "morpho_rseth": Params(0.915, 0.915, _morpho_lif(0.915), 1.0, "exchange_rate", URL["morpho_lif"],
-                           "rsETH/ETH market: LLTV 91.5% and exchange-rate oracle assumed; bonus = Morpho LIF",
-                           estimate=True),
-    "morpho_stream": Params(0.915, 0.915, _morpho_lif(0.915), 1.0, "hardcoded", URL["hardcoded"],
-                            "curated deUSD / xUSD markets priced by a hardcoded or vault-share-price oracle, so lenders "
-                            "bear the full loss (Stream, Nov 2025); LLTV 91.5% assumed; bonus = Morpho LIF",
-                            estimate=True),
-    "euler_pt": Params(0.90, 0.90, _morpho_lif(0.90), 1.0, "linear_discount", URL["euler_pt"],
-                       "Euler Yield: PT-eUSDe LLTV 90% against USDe (86% against uncorrelated assets, 92% against "
-                       "eUSDe); PT oracle linear discount; bonus by the Morpho LIF formula (an assumption)",
-                       estimate=True),
-    "euler_usd0pp": Params(0.86, 0.86, _morpho_lif(0.86), 1.0, "hardcoded", URL["usd0pp_lltv"],
-                           "USD0++ loops at LLTV 86%; oracle at the USD0++ redemption price (hardcoded, an assumption); "
-                           "bonus by the Morpho LIF formula", estimate=True),
-    "euler_stream": Params(0.915, 0.915, _morpho_lif(0.915), 1.0, "hardcoded", URL["hardcoded"],
-                           "xUSD markets priced by a hardcoded or vault-share-price oracle; LLTV 91.5% and bonus by "
-                           "the Morpho LIF formula assumed", estimate=True),
-    "euler_rseth": Params(0.93, 0.95, 0.01, 1.0, "exchange_rate", URL["aave_wsteth"],
-                          "rsETH/ETH on Euler: Aave's 'rsETH LST main' parameters assumed, exchange-rate oracle, "
-                          "full liquidation", estimate=True),
-    "fluid_lst": Params(0.91, 0.93, 0.01, 1.0, "exchange_rate", URL["fluid"],
-                        "Fluid weETH/wstETH vault: CF 91% / LT 93% / LML 95% / liquidation penalty 1%; exchange-rate "
-                        "oracle and full liquidation assumed (the wstETH/ETH vault is assumed alike)"),
-    "compound_stream": Params(0.90, 0.90, 0.05, 1.0, "hardcoded", URL["hardcoded"],
-                              "Compound v3 deUSD market: parameters not in the sources; LT 90%, bonus 5%, a fixed-price "
-                              "feed and absorption of whole accounts assumed", estimate=True),
-    "compound_rseth": Params(0.90, 0.93, 0.05, 1.0, "exchange_rate", URL["aave_wsteth"],
-                             "Compound v3 rsETH: parameters not in the sources; LTV 90%, LT 93%, bonus 5%, exchange-rate "
-                             "oracle and absorption of whole accounts assumed", estimate=True),
-    "silo_stream": Params(0.90, 0.90, 0.05, 1.0, "hardcoded", URL["hardcoded"],
-                          "Silo USDX and xUSD markets: LLTV 90% and bonus 5% assumed; hardcoded oracle as in the other "
-                          "curated Stream-related markets", estimate=True),
-    "gearbox_ezeth": Params(0.90, 0.90, 0.02, 1.0, "market", URL["ezeth_event"],
-                            "Gearbox credit accounts on ezETH were liquidated on the market-price depeg (Apr 2024): "
-                            "market oracle; LT 90% and bonus 2% assumed", estimate=True),
-}
 
 #: Token market data at the reference date. depth = USD that can be sold at slippage depth_slippage
 #: (defi-facts 3.6); a depth quoted in token units is converted at ETH_PRICE. Tokens without depth have
@@ -991,11 +908,18 @@ SHARES_BY_CATEGORY = {
 #: Silo's markets are isolated markets by category, but no source on how Silo books a loss was found: debt.
 DEBT_ISOLATED = ("silo/USDX-USDC", "silo/xUSD-USDC")
 
+def _aave_core_first_loss() -> float:
+    """Aave V3 Core's first-loss capital in USD: the token amounts of the library's pool table (the one
+    the Aave importer uses), WETH at the ETH reference price and the stablecoins at 1."""
+    (pool,) = [p for p in AAVE_POOLS.values() if p["id"] == "aave_core"]
+    return sum(qty * (ETH_PRICE if token == "WETH" else 1.0) for token, qty in pool["first_loss"].items())
+
+
 #: First-loss capital (``first_loss``, USD): node -> (amount, provider node or None (outside the graph), as_of,
 #: how the amount is made up, sources). Amounts in ETH at the ETH reference price.
 FIRST_LOSS = {
     "aave_core": (
-        35_160 * ETH_PRICE + 93.33e6 + 120.84e6 + 14.43e6 + 1.3e6 + 1.6e6 + 77 * ETH_PRICE + 0.115e6, None,
+        _aave_core_first_loss(), None,
         "2025-12-10",
         "Umbrella stakes on Aave V3 Core (35.16k WETH, 93.33M USDC, 120.84M USDT, 14.43M GHO; 10 Dec 2025) plus "
         "the DAO's deficit offset that absorbs first (USDC 1.3M, USDT 1.6M, WETH 77, GHO 115k; AIP 467, 7 Apr 2026); "

@@ -18,6 +18,7 @@ graph. The mapping of each source is described in its module and in ``docs/impor
 from __future__ import annotations
 
 from ._common import POSITION_MODES, ImportResult, Notes, PriceTable, assemble, read_prices
+from ._venues import VENUE_PARAMETERS, VenueParameters, morpho_liquidation_incentive
 from .aave import import_aave
 from .defillama import import_defillama
 from .dune import import_dune
@@ -27,7 +28,8 @@ from ..._params import check_choice
 from ...exceptions import InvalidParameterError
 from .._common import source_name
 
-__all__ = ["import_graph", "IMPORT_KINDS", "ImportResult", "read_prices", "PriceTable", "POSITION_MODES"]
+__all__ = ["import_graph", "IMPORT_KINDS", "ImportResult", "read_prices", "PriceTable", "POSITION_MODES",
+           "VENUE_PARAMETERS", "VenueParameters", "morpho_liquidation_incentive"]
 
 _IMPORTERS = {
     "defillama": import_defillama,

@@ -7,10 +7,11 @@ read; the sources are the public pages quoted in ``docs/domain.md``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-__all__ = ["BASE_ASSETS", "morpho_liquidation_incentive", "MORPHO_LIF_SOURCE", "AAVE_CLOSE_FACTOR",
+__all__ = ["VENUE_PARAMETERS", "VenueParameters", "VENUE_SOURCES", "FULL_LIQUIDATION", "BASE_ASSETS", "morpho_liquidation_incentive", "MORPHO_LIF_SOURCE", "AAVE_CLOSE_FACTOR",
            "AAVE_CLOSE_FACTOR_SOURCE", "AAVE_POOLS", "ORACLES_BY_SYMBOL", "DEFILLAMA_DOUBLECOUNTED_CATEGORIES",
            "DEFILLAMA_SEPARATE_SECTIONS"]
 
@@ -87,3 +88,149 @@ def oracle_of(venue: str, symbol: str) -> str | None:
         if prefix.endswith("-") and symbol.startswith(prefix):
             return oracle
     return None
+
+
+# ------------------------------------------------------------------ venue parameter tables
+#: Where the venue parameters below come from (the pages docs/domain.md §3 quotes).
+VENUE_SOURCES: Mapping[str, str] = MappingProxyType({
+    "aave_wsteth": "https://dash.onaave.com/reserve/1-0x7f39c581f595b53c5cb19bd0b3f8da6c935e2ca0-aave-v3",
+    "aave_usds_core": "https://dash.onaave.com/reserve/1-0xdc035d45d973e3ec169d2276ddab16f1e407384f-aave-v3",
+    "aave_linea": "https://governance.aave.com/t/direct-to-aip-onboard-rseth-to-aave-v3-linea-instance/22172",
+    "aave_prime": "https://governance.aave.com/t/arfc-prime-core-instance-wsteth-reserve-update/19973",
+    "morpho_positions": "https://docs.morpho.org/morpho/concepts/positions",
+    "morpho_lif": "https://github.com/morpho-org/morpho-blue/blob/main/src/libraries/ConstantsLib.sol",
+    "morpho_health": "https://docs.morpho.org/build/midnight/concepts/collateral-health-liquidations/",
+    "euler_pt": "https://forum.euler.finance/t/enhance-euler-yields-pendle-pt-offering-with-an-ethena-looping-cluster/1380",
+    "usd0pp_lltv": "https://binance.com/en/square/post/18745183786505",
+    "fluid": "https://gov.instadapp.io/t/onboarding-weeth-wsteth-vault-to-fluid/698",
+    "hardcoded": "https://michigan-post.com/stream-finance-meltdown-winners-and-losers-in-defi-risk-curator-reckoning",
+    "ezeth_event": "https://cryptoslate.com/renzos-ezeth-token-depeg-triggers-liquidations-across-defi-platforms",
+})
+
+#: Venues with no close factor: a position can be liquidated in full (Morpho Blue, Euler, Fluid's
+#: liquidation max limit, Compound v3 absorption, Gearbox credit accounts).
+FULL_LIQUIDATION = 1.0
+
+
+@dataclass(frozen=True)
+class VenueParameters:
+    """Liquidation parameters of a venue for one kind of collateral, with where they come from.
+
+    ``ltv`` the loan-to-value a borrower may reach, ``lt`` the liquidation threshold, ``bonus`` the
+    liquidation bonus (without the principal), ``close_factor`` the share of a position one
+    liquidation may repay, ``oracle`` the oracle type (:data:`exposure.schema.ORACLES`); ``estimate``
+    marks parameters assumed where the sources give none, and ``note`` says which.
+    """
+
+    ltv: float
+    lt: float
+    bonus: float
+    close_factor: float
+    oracle: str
+    source: str
+    note: str
+    estimate: bool = False
+
+
+def _morpho_bonus(lltv: float) -> float:
+    """The liquidation bonus of a Morpho-style venue at ``lltv``: LIF - 1, to 3 decimals."""
+    return round(morpho_liquidation_incentive(lltv) - 1.0, 3)
+
+
+#: Venue parameters by name: the liquidation parameters of the venues in the bundled DeFi graph
+#: (``graphs/build.py`` builds its secured positions with them).
+VENUE_PARAMETERS: Mapping[str, VenueParameters] = MappingProxyType({
+    "aave_eth_emode": VenueParameters(
+        0.93, 0.95, 0.01, AAVE_CLOSE_FACTOR, "exchange_rate", VENUE_SOURCES["aave_wsteth"],
+        "Aave v3 Core e-mode 'ETH correlated' LTV 93% / LT 95% / bonus 1%; CAPO exchange-rate "
+        "oracle; close factor 50% (Aave v3.3 default)"),
+    "aave_prime_eth_emode": VenueParameters(
+        0.93, 0.95, 0.01, AAVE_CLOSE_FACTOR, "exchange_rate", VENUE_SOURCES["aave_wsteth"],
+        "Core's 'ETH correlated' e-mode parameters assumed for the Prime instance",
+        estimate=True),
+    "aave_rseth_lst": VenueParameters(
+        0.93, 0.95, 0.01, AAVE_CLOSE_FACTOR, "exchange_rate", VENUE_SOURCES["aave_wsteth"],
+        "Aave v3 Core e-mode 'rsETH LST main' (borrow wstETH/ETHx against rsETH) 93% / 95% / 1% "
+        "(an earlier snapshot: 92.5% / 94.5%); CAPO rsETH/ETH exchange-rate oracle"),
+    "aave_prime_lrt_lst": VenueParameters(
+        0.93, 0.95, 0.01, AAVE_CLOSE_FACTOR, "exchange_rate", VENUE_SOURCES["aave_prime"],
+        "ezETH borrowing wstETH on Prime at debt/collateral 0.84 needs an LRT/LST e-mode; the "
+        "parameters of Core's 'rsETH LST main' e-mode and a CAPO oracle are assumed",
+        estimate=True),
+    "aave_linea_wrseth": VenueParameters(
+        0.70, 0.73, 0.10, AAVE_CLOSE_FACTOR, "exchange_rate", VENUE_SOURCES["aave_linea"],
+        "wrsETH on Aave v3 Linea: LTV 70% / LT 73% / bonus 10%; CAPO oracle"),
+    "aave_pt_emode": VenueParameters(
+        0.91, 0.93, 0.029, AAVE_CLOSE_FACTOR, "linear_discount", VENUE_SOURCES["aave_usds_core"],
+        "e-mode PT-USDe Sep-2025: LTV 91% / LT 93% / bonus 2.9%; linear-discount oracle"),
+    "aave_usde_emode": VenueParameters(
+        0.90, 0.93, 0.02, AAVE_CLOSE_FACTOR, "hardcoded", VENUE_SOURCES["aave_usds_core"],
+        "USDe Stablecoin e-mode LTV 90% / LT 93% / bonus 2%; the oracle type is not in the "
+        "sources: Aave prices USDe with the USDT/USD feed, so a USDe market depeg does not reach "
+        "it (recorded as hardcoded, an assumption to check)", estimate=True),
+    "aave_susde_emode": VenueParameters(
+        0.90, 0.92, 0.04, AAVE_CLOSE_FACTOR, "exchange_rate", VENUE_SOURCES["aave_usds_core"],
+        "sUSDe Stablecoins e-mode LTV 90% / LT 92% / bonus 4%; CAPO exchange-rate oracle"),
+    "spark_eth_emode": VenueParameters(
+        0.93, 0.95, 0.01, AAVE_CLOSE_FACTOR, "exchange_rate", VENUE_SOURCES["aave_wsteth"],
+        "SparkLend is an Aave v3 fork; Aave Core's 'ETH correlated' e-mode parameters and CAPO "
+        "oracle are assumed", estimate=True),
+    "morpho_wsteth": VenueParameters(
+        0.945, 0.945, _morpho_bonus(0.945), FULL_LIQUIDATION, "exchange_rate", VENUE_SOURCES["morpho_positions"],
+        "Morpho Blue wstETH/WETH market, LLTV 94.5%; bonus = Morpho LIF at that LLTV; no close "
+        "factor (up to 100% liquidated); exchange-rate oracle assumed"),
+    "morpho_pt": VenueParameters(
+        0.915, 0.915, _morpho_bonus(0.915), FULL_LIQUIDATION, "linear_discount", VENUE_SOURCES["euler_pt"],
+        "Morpho Blue Ethena PT markets, LLTV 91.5%; bonus = Morpho LIF; no close factor; "
+        "linear-discount PT oracle (LlamaRisk)"),
+    "morpho_btc": VenueParameters(
+        0.86, 0.86, _morpho_bonus(0.86), FULL_LIQUIDATION, "market", VENUE_SOURCES["morpho_health"],
+        "LLTV 86% (a Morpho LLTV used for BTC collateral) assumed for the cbBTC/USDC market behind "
+        "Coinbase's loans; bonus = Morpho LIF; market (Chainlink BTC/USD) oracle", estimate=True),
+    "morpho_rseth": VenueParameters(
+        0.915, 0.915, _morpho_bonus(0.915), FULL_LIQUIDATION, "exchange_rate", VENUE_SOURCES["morpho_lif"],
+        "rsETH/ETH market: LLTV 91.5% and exchange-rate oracle assumed; bonus = Morpho LIF",
+        estimate=True),
+    "morpho_stream": VenueParameters(
+        0.915, 0.915, _morpho_bonus(0.915), FULL_LIQUIDATION, "hardcoded", VENUE_SOURCES["hardcoded"],
+        "curated deUSD / xUSD markets priced by a hardcoded or vault-share-price oracle, so lenders "
+        "bear the full loss (Stream, Nov 2025); LLTV 91.5% assumed; bonus = Morpho LIF",
+        estimate=True),
+    "euler_pt": VenueParameters(
+        0.90, 0.90, _morpho_bonus(0.90), FULL_LIQUIDATION, "linear_discount", VENUE_SOURCES["euler_pt"],
+        "Euler Yield: PT-eUSDe LLTV 90% against USDe (86% against uncorrelated assets, 92% against "
+        "eUSDe); PT oracle linear discount; bonus by the Morpho LIF formula (an assumption)",
+        estimate=True),
+    "euler_usd0pp": VenueParameters(
+        0.86, 0.86, _morpho_bonus(0.86), FULL_LIQUIDATION, "hardcoded", VENUE_SOURCES["usd0pp_lltv"],
+        "USD0++ loops at LLTV 86%; oracle at the USD0++ redemption price (hardcoded, an assumption); "
+        "bonus by the Morpho LIF formula", estimate=True),
+    "euler_stream": VenueParameters(
+        0.915, 0.915, _morpho_bonus(0.915), FULL_LIQUIDATION, "hardcoded", VENUE_SOURCES["hardcoded"],
+        "xUSD markets priced by a hardcoded or vault-share-price oracle; LLTV 91.5% and bonus by "
+        "the Morpho LIF formula assumed", estimate=True),
+    "euler_rseth": VenueParameters(
+        0.93, 0.95, 0.01, FULL_LIQUIDATION, "exchange_rate", VENUE_SOURCES["aave_wsteth"],
+        "rsETH/ETH on Euler: Aave's 'rsETH LST main' parameters assumed, exchange-rate oracle, "
+        "full liquidation", estimate=True),
+    "fluid_lst": VenueParameters(
+        0.91, 0.93, 0.01, FULL_LIQUIDATION, "exchange_rate", VENUE_SOURCES["fluid"],
+        "Fluid weETH/wstETH vault: CF 91% / LT 93% / LML 95% / liquidation penalty 1%; exchange-rate "
+        "oracle and full liquidation assumed (the wstETH/ETH vault is assumed alike)"),
+    "compound_stream": VenueParameters(
+        0.90, 0.90, 0.05, FULL_LIQUIDATION, "hardcoded", VENUE_SOURCES["hardcoded"],
+        "Compound v3 deUSD market: parameters not in the sources; LT 90%, bonus 5%, a fixed-price "
+        "feed and absorption of whole accounts assumed", estimate=True),
+    "compound_rseth": VenueParameters(
+        0.90, 0.93, 0.05, FULL_LIQUIDATION, "exchange_rate", VENUE_SOURCES["aave_wsteth"],
+        "Compound v3 rsETH: parameters not in the sources; LTV 90%, LT 93%, bonus 5%, exchange-rate "
+        "oracle and absorption of whole accounts assumed", estimate=True),
+    "silo_stream": VenueParameters(
+        0.90, 0.90, 0.05, FULL_LIQUIDATION, "hardcoded", VENUE_SOURCES["hardcoded"],
+        "Silo USDX and xUSD markets: LLTV 90% and bonus 5% assumed; hardcoded oracle as in the other "
+        "curated Stream-related markets", estimate=True),
+    "gearbox_ezeth": VenueParameters(
+        0.90, 0.90, 0.02, FULL_LIQUIDATION, "market", VENUE_SOURCES["ezeth_event"],
+        "Gearbox credit accounts on ezETH were liquidated on the market-price depeg (Apr 2024): "
+        "market oracle; LT 90% and bonus 2% assumed", estimate=True),
+})
