@@ -15,8 +15,10 @@ Outputs (all deterministic: fixed key order, one node / edge / shock per line):
 
 The mapping of sources onto the format exists once, in the library, and the build goes through it:
 the version-1 graph is the sample read as a long exposure table (``exposure.io.read_exposure_table``,
-the mapping the ``table`` importer uses), and the secured positions of the version-2 graph take the
-venue parameter tables and Morpho's liquidation incentive of ``exposure.io.importers``. The package is
+the mapping the ``table`` importer uses); each secured position of the version-2 graph is a row of an
+exposure table with parameter columns, mapped by the ``table`` importer's ``secured_positions``, with
+the venue parameter tables (``VENUE_PARAMETERS``, Morpho's liquidation incentive among them) and Aave
+Core's first-loss amounts of ``exposure.io.importers``. The package is
 imported from this checkout (numpy and pandas must be installed; installing the package is not needed).
 Every other modelling choice (a mapping, an estimate) is written next to its source below.
 """
@@ -30,11 +32,13 @@ import math
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from exposure.io import read_exposure_table, to_frames  # noqa: E402  (the checkout's package)
-from exposure.io.importers import VENUE_PARAMETERS as PARAMS  # noqa: E402
+from exposure.io.importers import VENUE_PARAMETERS as PARAMS, secured_positions  # noqa: E402
 from exposure.io.output import frame_records  # noqa: E402
 from exposure.io.importers._venues import AAVE_CLOSE_FACTOR_SOURCE, AAVE_POOLS, VENUE_SOURCES  # noqa: E402
 
@@ -477,25 +481,27 @@ class _V2:
     def position(self, lender, borrower, collateral_token, debt_token, params: str, prov, *,
                  collateral, debt=None, debt_note=None, collateral_note=None, supplier=None):
         p = PARAMS[params]
-        rec = {"kind": "collateral", "lender": self.node(lender), "borrower": self.node(borrower),
-               "collateral_token": collateral_token, "collateral": collateral, "debt_token": debt_token}
+        # one row of an exposure table with parameter columns, mapped by the table importer's mapping
+        row = {"holder": self.node(lender), "token_or_issuer": collateral_token, "amount_usd": collateral,
+               "borrower": self.node(borrower), "debt_token": debt_token}
         if debt is None:
             debt = UTILISATION * p.ltv * collateral
-            rec["estimate"] = True
-            rec["method"] = (f"debt = {UTILISATION:g} x LTV {p.ltv:g} x collateral (aggregate borrowers use "
+            row["estimate"] = True
+            row["method"] = (f"debt = {UTILISATION:g} x LTV {p.ltv:g} x collateral (aggregate borrowers use "
                              f"{UTILISATION:.0%} of their borrowing power; calibrated on " + UTILISATION_SOURCE + ")")
         elif debt_note:
-            rec["estimate"] = True
-            rec["method"] = debt_note
+            row["estimate"] = True
+            row["method"] = debt_note
         if collateral_note:
-            rec["estimate"] = True
-            rec["method"] = collateral_note
-        rec.update(debt=debt, liquidation_threshold=p.lt, liquidation_bonus=p.bonus, close_factor=p.close_factor,
+            row["estimate"] = True
+            row["method"] = collateral_note
+        row.update(debt_usd=debt, liquidation_threshold=p.lt, liquidation_bonus=p.bonus, close_factor=p.close_factor,
                    oracle=p.oracle, ltv=p.ltv, params_source=p.source, params_note=p.note)
         if p.estimate:
-            rec["params_estimate"] = True
-        rec.update(prov)
-        self.edges.append(rec)
+            row["params_estimate"] = True
+        row.update(prov)
+        (rec,) = frame_records(secured_positions(pd.DataFrame([row])))
+        self.edges.append({k: v for k, v in rec.items() if v is not None})
         if supplier is not None:
             for c in self.edges:  # one supply claim per (market, supplier), summed over its positions
                 if c["kind"] == "claim" and (c["debtor"], c["creditor"]) == (lender, supplier):

@@ -23,13 +23,13 @@ from .aave import import_aave
 from .defillama import import_defillama
 from .dune import import_dune
 from .morpho import import_morpho
-from .table import import_table
+from .table import import_table, secured_positions
 from ..._params import check_choice
 from ...exceptions import InvalidParameterError
 from .._common import source_name
 
 __all__ = ["import_graph", "IMPORT_KINDS", "ImportResult", "read_prices", "PriceTable", "POSITION_MODES",
-           "VENUE_PARAMETERS", "VenueParameters", "morpho_liquidation_incentive"]
+           "VENUE_PARAMETERS", "VenueParameters", "morpho_liquidation_incentive", "secured_positions"]
 
 _IMPORTERS = {
     "defillama": import_defillama,

@@ -35,7 +35,7 @@ from .._csv import read_csv_table
 from .._table import read_exposure_table
 from ...schema import EDGE_KINDS
 
-__all__ = ["import_table", "PARAMETER_COLUMNS", "MARKET_COLUMNS"]
+__all__ = ["import_table", "secured_positions", "PARAMETER_COLUMNS", "MARKET_COLUMNS"]
 
 #: Columns that make a collateral row a secured position.
 PARAMETER_COLUMNS = ("liquidation_threshold", "liquidation_bonus", "close_factor", "oracle")
@@ -58,6 +58,40 @@ def _numbers(col: pd.Series) -> np.ndarray:
 
 def _flag(v) -> bool:
     return str(v).strip().lower() in ("true", "1", "yes")
+
+
+def secured_positions(rows: pd.DataFrame) -> pd.DataFrame:
+    """Collateral edges from exposure-table rows with parameter columns (the rows keep their index).
+
+    ``rows`` holds ``holder`` (the lender), ``token_or_issuer`` (the collateral token), ``amount_usd``
+    (the collateral), ``debt_token``, ``debt_usd`` and ``liquidation_threshold``, optionally
+    ``liquidation_bonus``, ``close_factor``, ``oracle`` (missing values take the format's defaults) and
+    ``borrower`` (default ``<holder>/<token>-borrowers``); every other column is kept as metadata.
+    """
+    h = rows["holder"].to_numpy(dtype=object)
+    t = rows["token_or_issuer"].to_numpy(dtype=object)
+    given = rows["borrower"].to_numpy(dtype=object) if "borrower" in rows.columns else np.full(len(rows), None, object)
+    borrower = np.array([b if isinstance(b, str) and b else f"{hh}/{tt}-borrowers" for b, hh, tt in zip(given, h, t)],
+                        dtype=object)
+    pos = pd.DataFrame({"kind": "collateral", "lender": h, "borrower": borrower, "collateral_token": t,
+                        "collateral": rows["amount_usd"].to_numpy(dtype=float),
+                        "debt_token": rows["debt_token"].to_numpy(dtype=object),
+                        "debt": rows["debt_usd"].to_numpy(dtype=float),
+                        "liquidation_threshold": rows["liquidation_threshold"].to_numpy(dtype=float)},
+                       index=rows.index)
+    spec = EDGE_KINDS["collateral"]
+    for c, default in spec.fractions.items():   # missing cells take the format's defaults
+        if c in rows.columns and default is not None:
+            v = pd.to_numeric(rows[c], errors="coerce").to_numpy(dtype=float)
+            pos[c] = np.where(np.isfinite(v), v, default)
+    if "oracle" in rows.columns:
+        default = spec.choices["oracle"][1]
+        pos["oracle"] = [o if isinstance(o, str) and o else default for o in rows["oracle"]]
+    done = set(pos.columns) | {"holder", "token_or_issuer", "amount_usd", "debt_usd"} | set(PARAMETER_COLUMNS)
+    for c in rows.columns:
+        if c not in done:
+            pos[c] = rows[c].to_numpy(dtype=object)
+    return pos
 
 
 def import_table(sources, *, prices=None, as_of=None, positions: str = "aggregate", notes: Notes | None = None):
@@ -141,24 +175,16 @@ def import_table(sources, *, prices=None, as_of=None, positions: str = "aggregat
     if is_pos.any():
         p = edges[is_pos]
         h, t = holder[is_pos], target[is_pos]
-        borrower = p["borrower"].to_numpy(dtype=object) if "borrower" in p.columns else np.full(len(p), None, object)
-        borrower = np.array([b if isinstance(b, str) and b else f"{hh}/{tt}-borrowers"
-                             for b, hh, tt in zip(borrower, h, t)], dtype=object)
-        pos = pd.DataFrame({"kind": "collateral", "lender": h, "borrower": borrower, "collateral_token": t,
-                            "collateral": p["amount"].to_numpy(dtype=float), "debt_token": debt_tok[is_pos],
-                            "debt": debt[is_pos], "liquidation_threshold": lt[is_pos]}, index=p.index)
-        spec = EDGE_KINDS["collateral"]
-        for c, default in spec.fractions.items():   # missing cells take the format's defaults
-            if c in p.columns and default is not None:
-                v = p[c].to_numpy(dtype=float)
-                pos[c] = np.where(np.isfinite(v), v, default)
-        if "oracle" in p.columns:
-            default = spec.choices["oracle"][1]
-            pos["oracle"] = [o if isinstance(o, str) and o else default for o in p["oracle"]]
-        meta_cols = [c for c in p.columns if c not in ("kind", "holder", "token", "debtor", "creditor", "amount",
-                                                       "debt_usd", "amount_native") + PARAMETER_COLUMNS + _POSITION]
-        for c in meta_cols:
-            pos[c] = p[c].to_numpy(dtype=object)
+        rows = p.drop(columns=[c for c in ("kind", "holder", "token", "debtor", "creditor", "amount", "debt_token",
+                                           "debt_usd", "liquidation_threshold") if c in p.columns])
+        rows.insert(0, "holder", h)
+        rows.insert(1, "token_or_issuer", t)
+        rows.insert(2, "amount_usd", p["amount"].to_numpy(dtype=float))
+        rows.insert(3, "debt_token", debt_tok[is_pos])
+        rows.insert(4, "debt_usd", debt[is_pos])
+        rows.insert(5, "liquidation_threshold", lt[is_pos])
+        pos = secured_positions(rows.drop(columns=[c for c in ("supplier", "isolated") if c in rows.columns]))
+        borrower = pos["borrower"].to_numpy(dtype=object)
         out.append(pos)
         known = set(nodes["id"])
         for b, hh in zip(borrower, h):
