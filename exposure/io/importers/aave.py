@@ -209,7 +209,8 @@ def import_aave(sources, *, prices=None, as_of=None, positions: str = "aggregate
     else:
         pos = pairs.rename(columns={"pdebt": "pdebt"}).assign(
             borrower=lender_id + "/" + pairs["user"].astype(str), debt=pairs["pdebt"], accounts=1)
-    oracle = [oracle_of("aave", sym[c]) for c in pos["r_c"]]
+    oracle_by_reserve = [oracle_of("aave", s) if isinstance(s, str) else None for s in sym]
+    oracle = [oracle_by_reserve[c] for c in pos["r_c"]]
     edges = [edge_frame("collateral", {
         "lender": lender_id, "borrower": pos["borrower"].to_numpy(dtype=object),
         "collateral_token": sym[pos["r_c"].to_numpy()], "collateral": pos["collateral"].to_numpy(),
