@@ -32,7 +32,7 @@ from exposure.io import check_graph, read_graph, write_graph
 from exposure.io.importers import IMPORT_KINDS, POSITION_MODES, import_graph
 from exposure.io.output import FORMATS, frame_records, render, write_text
 from exposure.io.scenarios import read_scenarios, select_scenarios
-from exposure.metrics import summarize
+from exposure.metrics import summarize, supervisory_metrics
 from exposure.shocks import parse_shock, read_shock_file
 from exposure.stress import reverse_stress, run_scenarios
 
@@ -425,6 +425,94 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
     frame = result.to_frame(detail)
     emit(fmt, output, frame=frame, obj=result.to_dict(),
          tables=[({"summary": "Scenarios", "nodes": "Nodes", "tokens": "Tokens"}[detail], frame)])
+
+
+# --------------------------------------------------------------------------- metrics
+#: Sections shown by ``exposure metrics --format table``, with the titles of their tables.
+METRIC_TITLES = {
+    "size": "Size (gross TVL, netted value = TVR, double counting)",
+    "leverage": "Leverage (assets / equity; loops: effective leverage 1 / (1 - ltv_product))",
+    "concentration": "Concentration (shares of gross TVL, Herfindahl index, largest exposures)",
+    "interconnectedness": "Interconnectedness (claims on other nodes, components, cycles)",
+    "liquidity_mismatch": "Liquidity mismatch (liquidatable collateral is not a loss; bad debt is)",
+    "oracle_dependency": "Oracle dependency (collateral a market depeg cannot liquidate)",
+    "offchain_dependency": "Off-chain dependency (value resting on nodes of kind external or venue)",
+    "loss_absorption": "Loss absorption (first-loss capital against the worst scenario's shortfall)",
+    "stress": "Stress scenarios",
+}
+
+
+def _metric_tables(m, points: int) -> list[tuple[str, pd.DataFrame]]:
+    """Every section for a person: its scalars, then its tables (curves at every 10% of price fall)."""
+    out = []
+    for name, sec in m.sections.items():
+        out.append((f"{METRIC_TITLES[name]}: {name}", pd.DataFrame(list(sec.values.items()), columns=["metric", "value"])))
+        for t, frame in sec.tables.items():
+            title = f"{name}.{t}"
+            if t == "curves" and len(frame):
+                step = max(1, (points - 1) // 10)
+                frame = frame[(frame.groupby("token").cumcount() % step) == 0]
+                title += f" (every {step} of {points} points; --table {name}.{t} for all)"
+            out.append((title, frame))
+    return out
+
+
+@cli.command("metrics")
+@graph_argument
+@click.argument("scenario_file", required=False, type=click.Path(allow_dash=True, dir_okay=False))
+@click.option("--scenario", "names", multiple=True, metavar="NAME",
+              help="With SCENARIO_FILE: only this scenario (repeatable) [default: every scenario of the file].")
+@click.option("--table", "table_name", metavar="SECTION.TABLE", default=None,
+              help="Write this one table, wide (e.g. leverage.loops, liquidity_mismatch.curves), "
+                   "instead of the long table of scalar figures.")
+@click.option("--price-move", type=click.FloatRange(0.0, 1.0), default=0.1, show_default=True,
+              help="Price fall at which liquidity_mismatch compares liquidatable collateral with depth.")
+@click.option("--points", type=click.IntRange(2), default=101, show_default=True,
+              help="Price points of each liquidation curve, from a fall of 0 to 100%.")
+@recovery_options(ALPHA_HELP, BETA_HELP)
+@solver_options(tol=1e-9, tol_help="Tolerance of the joint loop of each scenario.", max_iter=1000, max_iter_min=1,
+                max_iter_help="Maximum number of rounds of the joint loop of each scenario.",
+                strict_help="Exit with code 3 instead of warning when a solve does not converge.")
+@output_options
+def metrics_command(graph, input_format, scenario_file, names, table_name, price_move, points, alpha, beta, tol,
+                    max_iter, strict, fmt, output):
+    """Supervisory metrics of GRAPH: size, leverage, concentration, interconnectedness, liquidity
+    mismatch and liquidation curves, oracle and off-chain dependency, loss absorption; with
+    SCENARIO_FILE, the stress results per scenario last.
+
+    JSON is one object with one key per section (size, leverage, concentration,
+    interconnectedness, liquidity_mismatch, oracle_dependency, offchain_dependency,
+    loss_absorption, stress), each holding its figures and its tables as lists of records.
+    CSV is the long table section,metric,value of every scalar figure (pandas: pivot on
+    section and metric); --table SECTION.TABLE writes one table wide instead (size.protocols,
+    size.money_multiplier, leverage.protocols, leverage.loops, concentration.tvl_shares,
+    interconnectedness.nodes, liquidity_mismatch.tokens, liquidity_mismatch.curves,
+    oracle_dependency.oracles, offchain_dependency.nodes, loss_absorption.nodes,
+    stress.scenarios). Formulas and sources: docs/metrics.md.
+
+    \b
+    Example:
+        exposure metrics graphs/defi.json
+        exposure metrics graphs/defi.json graphs/scenarios.json --format json
+        exposure metrics graphs/defi.json --table liquidity_mismatch.curves --format csv
+    """
+    if names and scenario_file is None:
+        raise click.UsageError("--scenario needs SCENARIO_FILE.")
+    if graph == "-" and scenario_file == "-":
+        raise click.UsageError("GRAPH and SCENARIO_FILE cannot both be read from standard input.")
+    fmt = resolve_format(fmt, output)
+    scenarios = select_scenarios(read_scenarios(scenario_file), names) if scenario_file is not None else None
+    net = load_graph(graph, input_format)
+    m = supervisory_metrics(net, scenarios, price_move=price_move, points=points, alpha=alpha, beta=beta, tol=tol,
+                            max_iter=max_iter, strict=strict)
+    if table_name is not None:
+        if table_name not in m.table_names():
+            raise click.BadParameter(f"{table_name!r} is not a table; choose one of {', '.join(m.table_names())}.",
+                                     param_hint="'--table'")
+        frame = m.table(table_name)
+        emit(fmt, output, frame=frame, tables=[(table_name, frame)])
+        return
+    emit(fmt, output, frame=m.to_frame(), obj=m.to_dict(), tables=_metric_tables(m, points))
 
 
 # ------------------------------------------------------------------------------ rank

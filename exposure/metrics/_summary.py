@@ -55,7 +55,7 @@ from .._results import Result
 from ..network import ExposureNetwork, leverage_ratio
 from ..schema import EDGE_KINDS
 
-__all__ = ["summarize", "NetworkSummary", "exposure_graph", "double_counting", "shortest_cycles"]
+__all__ = ["summarize", "NetworkSummary", "exposure_graph", "double_counting", "shortest_cycles", "cycle_table"]
 
 
 @dataclass(frozen=True)
@@ -182,6 +182,21 @@ def shortest_cycles(A: sp.csr_array, starts: np.ndarray, max_cycles: int = 10) -
     return sorted(found.values(), key=lambda c: (len(c), c))[:max_cycles]
 
 
+def cycle_table(A: sp.csr_array, on_cycle: np.ndarray, ids: np.ndarray, max_cycles: int = 10,
+                max_starts: int = 20) -> pd.DataFrame:
+    """``length, cycle, min_amount`` of the shortest distinct cycles of ``A`` through the most exposed
+    nodes on a cycle (in + out weight; at most ``max_starts`` searches, :func:`shortest_cycles`)."""
+    weight = np.asarray(A.sum(axis=0)).ravel() + np.asarray(A.sum(axis=1)).ravel()
+    cand = np.flatnonzero(on_cycle)
+    starts = cand[np.argsort(-weight[cand], kind="stable")[:max_starts]]
+    cycles = shortest_cycles(A, starts, max_cycles)
+    return pd.DataFrame({
+        "length": [len(c) for c in cycles],
+        "cycle": [" -> ".join(str(ids[i]) for i in c + c[:1]) for c in cycles],
+        "min_amount": [float(min(A[c[j], c[(j + 1) % len(c)]] for j in range(len(c)))) for c in cycles],
+    })
+
+
 def summarize(net: ExposureNetwork, *, top: int = 10, max_cycles: int = 10, max_starts: int = 20
               ) -> NetworkSummary:
     """Statistics of ``net``.
@@ -261,15 +276,7 @@ def summarize(net: ExposureNetwork, *, top: int = 10, max_cycles: int = 10, max_
         largest_comp = big[np.argmax(sizes[big])]
         members = np.flatnonzero(labels == largest_comp)
         components["largest_members"] = [str(ids[i]) for i in members[:50]]
-    weight = np.asarray(A.sum(axis=0)).ravel() + np.asarray(A.sum(axis=1)).ravel()
-    cand = np.flatnonzero(on_cycle)
-    starts = cand[np.argsort(-weight[cand], kind="stable")[:max_starts]]
-    cycles = shortest_cycles(A, starts, max_cycles)
-    cyc = pd.DataFrame({
-        "length": [len(c) for c in cycles],
-        "cycle": [" -> ".join(str(ids[i]) for i in c + c[:1]) for c in cycles],
-        "min_amount": [float(min(A[c[j], c[(j + 1) % len(c)]] for j in range(len(c)))) for c in cycles],
-    })
+    cyc = cycle_table(A, on_cycle, ids, max_cycles, max_starts)
     lev = leverage_ratio(assets, equity)
     finite = lev[np.isfinite(lev)]
     order = np.argsort(-np.where(np.isnan(lev), -np.inf, lev), kind="stable")[:top]

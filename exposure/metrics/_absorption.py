@@ -1,0 +1,124 @@
+"""Loss absorption and the stress section.
+
+Loss absorption
+---------------
+Per lender (a node lending against collateral or holding claims on other nodes) and per issuer
+(a node that backs a token): its first-loss capital ``first_loss`` (node field; 0 where the
+graph gives none) against, with scenarios, its largest shortfall among them. In a scenario a
+node's ``loss`` is ``equity_before − equity_after`` and its ``shortfall`` is what it leaves
+unpaid, ``p̄ − p`` (the loss that reaches its creditors); ``buffer_coverage = first_loss /
+shortfall`` says how many times the buffer covers it (≥ 1: covered). The worst scenario of a
+node is the one with its largest shortfall (then its largest loss).
+
+The share of value held in ``shares`` wrappers is the part of the gross TVL held as tokens or
+claims of nodes whose ``liability_type`` is ``shares`` (or tokens whose issuer's is): value
+whose holders take a loss pro rata, as a fall of the share price, rather than as a default.
+Without the field every node is ``debt``.
+
+Stress
+------
+One row per scenario of the given file, solved through the joint fixed point of clearing,
+liquidations and fire sales (:func:`exposure.stress.run_scenarios`): the columns of the stress
+summary with the total shortfall ``Σ(p̄ − p)`` after the scenario name.
+
+References
+----------
+.. [1] FSB (2023). The financial stability risks of decentralised finance (no shock absorbers).
+.. [2] Aramonte, S., Huang, W. and Schrimpf, A. (2021). DeFi risks and the decentralisation
+   illusion. BIS Quarterly Review, December 2021.
+.. [3] Eisenberg, L. and Noe, T. H. (2001). Systemic risk in financial systems. Management
+   Science 47(2):236–249 (shortfall and defaults under named scenarios).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..network import ExposureNetwork
+from ._common import MetricSection, held_value, liability_types, node_codes, node_number, node_text, protocol_mask
+
+__all__ = ["loss_absorption", "stress_section"]
+
+
+def _roles(net: ExposureNetwork) -> np.ndarray:
+    n = net.n
+    lender = np.zeros(n, bool)
+    if len(net.positions):
+        lender[node_codes(net.positions["lender"])] = True
+    if len(net.claims):
+        d = node_codes(net.claims["debtor"])
+        lender[node_codes(net.claims["creditor"])[net.kinds[d] != "asset"]] = True
+    issuer = np.zeros(n, bool)
+    pos = net.node_ids.get_indexer(node_text(net, "issuer").astype(object))
+    issuer[pos[pos >= 0]] = True
+    role = np.where(lender & issuer, "lender, issuer", np.where(lender, "lender", np.where(issuer, "issuer", "")))
+    return role.astype(object)
+
+
+def _shortfalls(stress) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(shortfall, loss) per scenario × node, and the scenario names."""
+    names = [s.name for s in stress.scenarios]
+    short = np.vstack([np.maximum(0.0, np.asarray(r.obligations) - np.asarray(r.payments)) for r in stress.results])
+    loss = np.vstack([np.asarray(r.loss, dtype=np.float64) for r in stress.results])
+    return short, loss, names
+
+
+def loss_absorption(net: ExposureNetwork, stress=None) -> MetricSection:
+    """The ``loss_absorption`` section; ``stress`` is a :class:`exposure.stress.StressResult` or None."""
+    ids = net.node_ids.to_numpy(dtype=object)
+    role = _roles(net)
+    fl = node_number(net, "first_loss", 0.0)
+    lt = liability_types(net)
+    rows = np.flatnonzero((role != "") & protocol_mask(net))
+    table = pd.DataFrame({"node": ids[rows], "role": role[rows], "liability_type": lt[rows],
+                          "first_loss": fl[rows]})
+    values = {"first_loss": float(fl[rows].sum())}
+    if stress is not None and len(stress.results):
+        short, loss, names = _shortfalls(stress)
+        order = np.lexsort((-loss[:, rows], -short[:, rows]), axis=0)[0] if len(rows) else np.zeros(0, int)
+        pick = (order, np.arange(len(rows)))
+        sf = short[:, rows][pick]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cover = np.where(sf > 0, fl[rows] / sf, np.nan)
+        table["worst_scenario"] = np.array(names, dtype=object)[order] if len(rows) else []
+        table["loss"] = loss[:, rows][pick]
+        table["shortfall"] = sf
+        table["buffer_coverage"] = cover
+        table["uncovered"] = np.maximum(0.0, sf - fl[rows])
+        totals = short.sum(axis=1)
+        w = int(np.argmax(totals))
+        values.update({"worst_scenario": names[w], "worst_total_shortfall": float(totals[w]),
+                       "first_loss_to_worst_shortfall": (values["first_loss"] / float(totals[w])
+                                                         if totals[w] > 0 else float("nan")),
+                       "nodes_not_covered": int((table["uncovered"] > 0).sum())})
+        table = table.sort_values(["shortfall", "first_loss"], ascending=False, kind="stable")
+    else:
+        table = table.sort_values("first_loss", ascending=False, kind="stable")
+    # value held in shares wrappers: TVL components held on shares nodes (or tokens of shares issuers)
+    held = held_value(net)
+    shares = lt == "shares"
+    issuer = net.node_ids.get_indexer(node_text(net, "issuer").astype(object))
+    via_issuer = np.zeros(net.n, bool)
+    has = issuer >= 0
+    via_issuer[has] = shares[issuer[has]]
+    wrapped = shares | via_issuer
+    prot = protocol_mask(net)
+    keep = prot[held.holder] if len(held.holder) else np.zeros(0, bool)
+    gross = float(held.declared[prot].sum() + held.amount[keep].sum())
+    in_shares = float(held.amount[keep & wrapped[held.on]].sum()) if len(held.on) else 0.0
+    values.update({"value_in_shares": in_shares,
+                   "share_in_shares": in_shares / gross if gross > 0 else float("nan"),
+                   "shares_nodes": int(shares.sum())})
+    return MetricSection("loss_absorption", values, {"nodes": table.reset_index(drop=True)})
+
+
+def stress_section(stress) -> MetricSection:
+    """The ``stress`` section: one row per scenario (the stress summary, with ``total_shortfall``)."""
+    frame = stress.summary_frame()
+    frame.insert(1, "total_shortfall", [float(r.total_shortfall) for r in stress.results])
+    worst = int(frame["total_loss"].to_numpy(np.float64).argmax()) if len(frame) else -1
+    values = {"scenarios": int(len(frame)),
+              "worst_scenario": str(frame["scenario"].iat[worst]) if worst >= 0 else None,
+              "worst_total_loss": float(frame["total_loss"].iat[worst]) if worst >= 0 else float("nan")}
+    return MetricSection("stress", values, {"scenarios": frame})
