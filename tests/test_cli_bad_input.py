@@ -81,6 +81,8 @@ COMMANDS = {
     "rank all": ["rank", "--method", "all"],
     "stress": ["stress", "SCENARIOS"],
     "reverse stress": ["stress", "--reverse", "--shock-type", "asset_loss", "--target", "n_defaults>0"],
+    "metrics": ["metrics"],
+    "metrics scenarios": ["metrics", "SCENARIOS"],
 }
 
 
@@ -195,6 +197,14 @@ BAD_OPTIONS = [
      "--max-shock", "0"],
     ["stress", "-", "-"],
     ["info", CHAIN_JSON, "--top", "0"],
+    ["metrics", DEFI_JSON, "--table", "size.nope"],
+    ["metrics", DEFI_JSON, "--price-move", "1.5"],
+    ["metrics", DEFI_JSON, "--points", "1"],
+    ["metrics", DEFI_JSON, "--scenario", "steth-depeg-2022"],
+    ["metrics", DEFI_JSON, SCENARIOS, "--scenario", "nope"],
+    ["metrics", DEFI_JSON, CHAIN_JSON],
+    ["metrics", DEFI_JSON, str(GRAPHS / "missing.json")],
+    ["metrics", "-", "-"],
     ["validate", CHAIN_JSON, "--mapping", "3"],
 ]
 
@@ -213,13 +223,14 @@ def test_bad_shock_file(tmp_path):
         _assert_clean_failure(_invoke(args), args)
 
 
-def test_bad_scenario_files(tmp_path):
+@pytest.mark.parametrize("command", ["stress", "metrics"])
+def test_bad_scenario_files(tmp_path, command):
     bad = tmp_path / "scenarios.json"
     for text in ("", "{", "[]", '{"format": "exposure-scenario", "version": 1, "scenarios": [{"name": "x"}]}',
                  '{"format": "exposure-scenario", "version": 1, "scenarios": [{"name": "x", "shocks": '
                  '[{"type": "price", "node": "stETH", "change": -0.1}]}]}'):
         bad.write_text(text, encoding="utf-8")
-        args = ["stress", DEFI_JSON, str(bad)]
+        args = [command, DEFI_JSON, str(bad)]
         _assert_clean_failure(_invoke(args), args)
 
 

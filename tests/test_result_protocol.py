@@ -20,7 +20,7 @@ from exposure import ConvergenceError, ConvergenceWarning
 from exposure._results import STATUS, Result
 from exposure.clearing import sensitivities
 from exposure.contagion import METHODS
-from exposure.metrics import summarize
+from exposure.metrics import summarize, supervisory_metrics
 
 GRAPHS = Path(__file__).resolve().parent.parent / "graphs"
 IMPORTS = Path(__file__).resolve().parent / "data" / "importers"
@@ -61,6 +61,7 @@ def _results(chain, defi, scenarios):
     yield "reverse_stress", exposure.reverse_stress(defi, "depeg", "USDe", "bad_debt>1e8", precision=1e-2)
     yield "summarize", summarize(defi)
     yield "import_graph", exposure.import_graph([IMPORTS / "morpho_blue.json"], "morpho-subgraph")
+    yield "supervisory_metrics", supervisory_metrics(defi, scenarios)
 
 
 def test_every_result_follows_the_protocol(chain, defi, scenarios):
@@ -78,7 +79,7 @@ def test_every_result_follows_the_protocol(chain, defi, scenarios):
         with pytest.raises(dataclasses.FrozenInstanceError):
             r.message = "changed"
     assert seen == {"ClearingResult", "SystemResult", "ClearingSensitivities", "RankingResult", "StressResult",
-                    "ReverseStressResult", "NetworkSummary", "ImportResult"}
+                    "ReverseStressResult", "NetworkSummary", "ImportResult", "SupervisoryMetrics"}
 
 
 def test_one_type_per_function(chain, defi):

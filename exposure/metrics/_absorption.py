@@ -118,7 +118,7 @@ def stress_section(stress) -> MetricSection:
     frame = stress.summary_frame()
     frame.insert(1, "total_shortfall", [float(r.total_shortfall) for r in stress.results])
     worst = int(frame["total_loss"].to_numpy(np.float64).argmax()) if len(frame) else -1
-    values = {"scenarios": int(len(frame)),
+    values = {"n_scenarios": int(len(frame)),
               "worst_scenario": str(frame["scenario"].iat[worst]) if worst >= 0 else None,
               "worst_total_loss": float(frame["total_loss"].iat[worst]) if worst >= 0 else float("nan")}
     return MetricSection("stress", values, {"scenarios": frame})

@@ -41,6 +41,11 @@ class MetricSection:
     values: Mapping[str, Any] = field(default_factory=dict)
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
+    def __post_init__(self):
+        clash = set(self.values) & set(self.tables)
+        if clash:
+            raise ValueError(f"section {self.name!r} names both a figure and a table {sorted(clash)!r}")
+
     def to_dict(self) -> dict[str, Any]:
         return {**self.values, **self.tables}
 

@@ -182,13 +182,14 @@ def money_multiplier(net: ExposureNetwork, *, tol: float = 1e-12, max_iter: int 
     k = len(buckets) - 1
     keep = prot[held.holder] if len(held.holder) else np.zeros(0, bool)
     on, amt = held.on[keep], held.amount[keep]
+    declared = float(held.declared[prot].sum())
     resting = np.zeros(k + 1)
-    resting[k] = float(held.declared[prot].sum())
+    resting[k] = declared
     if len(on):
         resting += amt @ X[on]
     is_asset = net.kinds == "asset"
     netted = np.zeros(k + 1)
-    netted[k] = resting[k]
+    netted[k] = declared
     base = is_asset[on]
     if base.any():
         netted[:k] = np.bincount(np.searchsorted(np.flatnonzero(is_asset), on[base]), weights=amt[base],

@@ -180,6 +180,6 @@ def offchain_dependency(net: ExposureNetwork) -> MetricSection:
     table = table.sort_values("held_by_network", ascending=False, kind="stable").reset_index(drop=True)
     value = float(owed[rows].sum())
     by_kind = {f"held_on_{k}": float(owed[rows][net.kinds[rows] == k].sum()) for k in OFFCHAIN_KINDS}
-    values = {"held_by_network": value, **by_kind, "nodes": int(len(rows)),
+    values = {"held_by_network": value, **by_kind, "n_nodes": int(len(rows)),
               "share_of_in_network_value": value / total if total > 0 else float("nan")}
     return MetricSection("offchain_dependency", values, {"nodes": table})
