@@ -52,8 +52,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from exposure.defi import (MechanicsModel, PositionState, health, oracle_ratio,  # noqa: E402
-                                       position_values)
+from exposure.defi import MechanicsModel, PositionState  # noqa: E402
+from exposure.defi._model import health, oracle_ratio, position_values  # noqa: E402  (the baseline's kernels)
 from exposure.defi import MarketShock, solve_system  # noqa: E402
 from exposure.network import ORACLES, ExposureNetwork  # noqa: E402
 

@@ -39,6 +39,7 @@ References
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
@@ -155,7 +156,7 @@ def _token_cycles(net: ExposureNetwork, pairs: np.ndarray, lam: np.ndarray, max_
         borrow = [G.edges[e] for e in edges if G.edges[e]["borrow"]]
         if not borrow:
             continue
-        lam_c = float(np.prod([b["weight"] for b in borrow]))
+        lam_c = math.prod(b["weight"] for b in borrow)
         k = int(cycle.index(min(cycle)))
         cycle = cycle[k:] + cycle[:k]
         rows.append({"cycle": " -> ".join(str(ids[i]) for i in cycle + cycle[:1]), "ltv_product": lam_c,
@@ -171,7 +172,7 @@ def _token_cycles(net: ExposureNetwork, pairs: np.ndarray, lam: np.ndarray, max_
                                         "loop_cycles": n_loops}
 
 
-def leverage_metrics(net: ExposureNetwork, *, max_length: int = 4, max_examined: int = 100_000,
+def leverage_metrics(net: ExposureNetwork, *, max_length: int = 4, max_examined: int = 10_000,
                      max_cycles: int = 50) -> MetricSection:
     """The ``leverage`` section: ``protocols`` (``node, assets, equity, leverage``) and ``loops``
     (``cycle, ltv_product, effective_leverage`` and the columns of :data:`LOOP_COLUMNS`).
