@@ -25,7 +25,6 @@ import json
 import platform
 import resource
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,20 +34,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import pyarrow.csv as pacsv  # noqa: E402
 
 from bench_mechanics import mechanics_network  # noqa: E402
+from network import best_of  # noqa: E402
 from exposure import read_graph, write_graph  # noqa: E402
 from exposure.metrics import liquidation_curves, supervisory_metrics  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
-
-
-def best_of(fn, repeat: int):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def ensure_data(n_positions: int) -> Path:
