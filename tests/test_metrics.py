@@ -187,20 +187,39 @@ def test_loss_absorption_reads_the_node_fields():
     assert s.values["share_in_shares"] == pytest.approx(60 / 220, rel=1e-12)
 
 
+def _rseth_depeg():
+    return exposure.Scenario.from_dict({"name": "rsETH-50", "shocks": [
+        {"type": "depeg", "node": "rsETH", "change": -0.5}]})
+
+
 def test_loss_absorption_against_a_scenario():
     # rsETH depegs 50%: the pool seizes all 50 of collateral for 25/1.05 of repayment and owes its
-    # suppliers 40: shortfall 40 - 25/1.05 (no first-loss capital).
-    net = two_layer()
-    scenario = exposure.Scenario.from_dict({"name": "rsETH-50", "shocks": [
-        {"type": "depeg", "node": "rsETH", "change": -0.5}]})
-    m = supervisory_metrics(net, [scenario])
+    # suppliers 40: shortfall 40 - 25/1.05 = 16.19..., no first-loss capital to draw.
+    m = supervisory_metrics(two_layer(), [_rseth_depeg()])
     row = m["loss_absorption"].tables["nodes"].set_index("node").loc["pool"]
     assert row["worst_scenario"] == "rsETH-50"
+    assert row["shortfall_before_buffer"] == pytest.approx(40 - 25 / 1.05, rel=1e-9)
     assert row["shortfall"] == pytest.approx(40 - 25 / 1.05, rel=1e-9)
-    assert row["uncovered"] == pytest.approx(40 - 25 / 1.05, rel=1e-9)
+    assert row["buffer_used"] == 0.0 and row["buffer_coverage"] == 0.0
     stress = m["stress"].tables["scenarios"]
     assert list(stress.columns[:2]) == ["scenario", "total_shortfall"]
     assert stress["bad_debt"].iat[0] == pytest.approx(40 - 25 / 1.05, rel=1e-9)
+
+
+def test_first_loss_capital_against_the_worst_scenario():
+    # The same scenario with 5 of first-loss capital at the pool: the buffer pays 5 of the 16.19...
+    # shortfall first, 11.19... reaches the suppliers; coverage 5 / 16.19... .
+    m = supervisory_metrics(two_layer(first_loss={"pool": 5.0}), [_rseth_depeg()])
+    la = m["loss_absorption"]
+    row = la.tables["nodes"].set_index("node").loc["pool"]
+    short = 40 - 25 / 1.05
+    assert row["first_loss"] == 5.0
+    assert row["shortfall_before_buffer"] == pytest.approx(short, rel=1e-9)
+    assert row["buffer_used"] == pytest.approx(5.0, rel=1e-12)
+    assert row["shortfall"] == pytest.approx(short - 5.0, rel=1e-9)
+    assert row["buffer_coverage"] == pytest.approx(5.0 / short, rel=1e-9)
+    assert la.values["worst_buffer_used"] == pytest.approx(5.0, rel=1e-12)
+    assert la.values["first_loss_to_worst_shortfall"] == pytest.approx(5.0 / short, rel=1e-9)
 
 
 # --------------------------------------------------------------- the bundled DeFi graph

@@ -3,17 +3,20 @@
 Loss absorption
 ---------------
 Per lender (a node lending against collateral or holding claims on other nodes) and per issuer
-(a node that backs a token): its first-loss capital ``first_loss`` (node field; 0 where the
-graph gives none) against, with scenarios, its largest shortfall among them. In a scenario a
-node's ``loss`` is ``equity_before − equity_after`` and its ``shortfall`` is what it leaves
-unpaid, ``p̄ − p`` (the loss that reaches its creditors); ``buffer_coverage = first_loss /
-shortfall`` says how many times the buffer covers it (≥ 1: covered). The worst scenario of a
-node is the one with its largest shortfall (then its largest loss).
+(a node that backs a token): its ``liability_type`` and its first-loss capital ``first_loss``
+(node fields, :meth:`exposure.network.ExposureNetwork.first_loss`; 0 where the graph gives
+none) against, with scenarios, its largest shortfall among them. In a scenario the clearing
+draws a debt node's buffer before any creditor loses (:mod:`exposure.clearing`): the node's
+``shortfall_before_buffer`` is ``p̄ − p + buffer_used`` (what its assets cannot pay), its
+``buffer_used`` the draw, and its ``shortfall`` ``p̄ − p`` what still reaches its creditors;
+``buffer_coverage = first_loss / shortfall_before_buffer`` says how many times the buffer covers
+the worst case (≥ 1: covered). ``loss`` is ``equity_before − equity_after``. The worst scenario
+of a node is the one with its largest shortfall before the buffer (then its largest loss).
 
 The share of value held in ``shares`` wrappers is the part of the gross TVL held as tokens or
 claims of nodes whose ``liability_type`` is ``shares`` (or tokens whose issuer's is): value
-whose holders take a loss pro rata, as a fall of the share price, rather than as a default.
-Without the field every node is ``debt``.
+whose holders take a loss pro rata, as a fall of the share price, rather than as a default
+(:meth:`exposure.network.ExposureNetwork.is_shares`).
 
 Stress
 ------
@@ -36,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..network import ExposureNetwork
-from ._common import MetricSection, held_value, liability_types, node_codes, node_number, node_text, protocol_mask
+from ._common import MetricSection, held_value, node_codes, node_text, protocol_mask
 
 __all__ = ["loss_absorption", "stress_section"]
 
@@ -56,48 +59,52 @@ def _roles(net: ExposureNetwork) -> np.ndarray:
     return role.astype(object)
 
 
-def _shortfalls(stress) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(shortfall, loss) per scenario × node, and the scenario names."""
+def _shortfalls(stress):
+    """(shortfall after the buffer, buffer used, loss) per scenario × node, and the scenario names."""
     names = [s.name for s in stress.scenarios]
     short = np.vstack([np.maximum(0.0, np.asarray(r.obligations) - np.asarray(r.payments)) for r in stress.results])
+    used = np.vstack([np.asarray(r.buffer_used, dtype=np.float64) for r in stress.results])
     loss = np.vstack([np.asarray(r.loss, dtype=np.float64) for r in stress.results])
-    return short, loss, names
+    return short, used, loss, names
 
 
 def loss_absorption(net: ExposureNetwork, stress=None) -> MetricSection:
     """The ``loss_absorption`` section; ``stress`` is a :class:`exposure.stress.StressResult` or None."""
     ids = net.node_ids.to_numpy(dtype=object)
     role = _roles(net)
-    fl = node_number(net, "first_loss", 0.0)
-    lt = liability_types(net)
+    fl, _ = net.first_loss()
+    shares = net.is_shares()
     rows = np.flatnonzero((role != "") & protocol_mask(net))
-    table = pd.DataFrame({"node": ids[rows], "role": role[rows], "liability_type": lt[rows],
+    table = pd.DataFrame({"node": ids[rows], "role": role[rows],
+                          "liability_type": np.where(shares[rows], "shares", "debt").astype(object),
                           "first_loss": fl[rows]})
     values = {"first_loss": float(fl[rows].sum())}
     if stress is not None and len(stress.results):
-        short, loss, names = _shortfalls(stress)
-        order = np.lexsort((-loss[:, rows], -short[:, rows]), axis=0)[0] if len(rows) else np.zeros(0, int)
-        pick = (order, np.arange(len(rows)))
-        sf = short[:, rows][pick]
+        short, used, loss, names = _shortfalls(stress)
+        before = short + used
+        b, lo = before[:, rows], loss[:, rows]
+        worst = np.lexsort((-lo, -b), axis=0)[0] if len(rows) else np.zeros(0, np.int64)
+        pick = (worst, np.arange(len(rows)))
         with np.errstate(divide="ignore", invalid="ignore"):
-            cover = np.where(sf > 0, fl[rows] / sf, np.nan)
-        table["worst_scenario"] = np.array(names, dtype=object)[order] if len(rows) else []
-        table["loss"] = loss[:, rows][pick]
-        table["shortfall"] = sf
+            cover = np.where(b[pick] > 0, fl[rows] / b[pick], np.nan)
+        table["worst_scenario"] = np.array(names, dtype=object)[worst] if len(rows) else []
+        table["loss"] = lo[pick]
+        table["shortfall_before_buffer"] = b[pick]
+        table["buffer_used"] = used[:, rows][pick]
+        table["shortfall"] = short[:, rows][pick]
         table["buffer_coverage"] = cover
-        table["uncovered"] = np.maximum(0.0, sf - fl[rows])
-        totals = short.sum(axis=1)
+        totals = before.sum(axis=1)
         w = int(np.argmax(totals))
-        values.update({"worst_scenario": names[w], "worst_total_shortfall": float(totals[w]),
+        values.update({"worst_scenario": names[w], "worst_shortfall_before_buffer": float(totals[w]),
+                       "worst_buffer_used": float(used[w].sum()),
                        "first_loss_to_worst_shortfall": (values["first_loss"] / float(totals[w])
                                                          if totals[w] > 0 else float("nan")),
-                       "nodes_not_covered": int((table["uncovered"] > 0).sum())})
-        table = table.sort_values(["shortfall", "first_loss"], ascending=False, kind="stable")
+                       "nodes_not_covered": int((table["shortfall"] > 0).sum())})
+        table = table.sort_values(["shortfall_before_buffer", "first_loss"], ascending=False, kind="stable")
     else:
         table = table.sort_values("first_loss", ascending=False, kind="stable")
     # value held in shares wrappers: TVL components held on shares nodes (or tokens of shares issuers)
     held = held_value(net)
-    shares = lt == "shares"
     issuer = net.node_ids.get_indexer(node_text(net, "issuer").astype(object))
     via_issuer = np.zeros(net.n, bool)
     has = issuer >= 0

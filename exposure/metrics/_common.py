@@ -23,7 +23,7 @@ import pandas as pd
 from ..network import ExposureNetwork
 
 __all__ = ["MetricSection", "protocol_mask", "node_codes", "Held", "held_value", "node_text", "node_number",
-           "liability_types", "position_ltv", "NOT_PROTOCOL_KINDS"]
+           "position_ltv", "NOT_PROTOCOL_KINDS"]
 
 #: Node kinds that do not report value of their own (see the module notes).
 NOT_PROTOCOL_KINDS = ("token", "asset", "position", "external")
@@ -74,11 +74,6 @@ def node_number(net: ExposureNetwork, name: str, default: float = 0.0) -> np.nda
         return np.full(net.n, default, dtype=np.float64)
     v = pd.to_numeric(net.nodes[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     return np.where(np.isnan(v), default, v)
-
-
-def liability_types(net: ExposureNetwork) -> np.ndarray:
-    """``liability_type`` of every node (``debt`` where not given)."""
-    return node_text(net, "liability_type", "debt")
 
 
 def position_ltv(net: ExposureNetwork) -> np.ndarray:
