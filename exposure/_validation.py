@@ -148,10 +148,21 @@ def numeric_column(raw: pd.Series, *, text_input: bool):
         elif isinstance(v, float) and math.isnan(v) or (isinstance(v, str) and v.strip().lower() == "nan"):
             values[i] = np.nan
             bad.append((i, "NaN"))
+        elif text_input and isinstance(v, str) and math.isinf(_overflow(v)):
+            values[i] = _overflow(v)      # "1e400": a number too large for a float (pandas 2 says NaN)
         else:
             values[i] = np.nan
             bad.append((i, _describe(v)))
     return values, missing, bad
+
+
+def _overflow(text: str) -> float:
+    """``float(text)`` when it overflows to an infinity, else NaN (what pandas 3 and Arrow read)."""
+    try:
+        x = float(text)
+    except ValueError:
+        return math.nan
+    return x if math.isinf(x) else math.nan
 
 
 def _node_label(ids: np.ndarray, i: int):

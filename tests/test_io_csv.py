@@ -149,3 +149,15 @@ def test_many_repeated_claims_are_counted_not_all_listed(tmp_path):
     assert net.problems[0].message == "Claim 'a0->b0' appears 2 times (edges 0, 1); the amounts are summed."
     assert net.problems[-1].message.startswith("70 more edges with the same problem")
     assert net.liabilities.sum() == 360.0  # 120 pairs x (1 + 2)
+
+
+def test_a_number_too_large_for_a_float_is_an_infinity_under_every_parser(tmp_path):
+    # "1e400" overflows to inf (Arrow and pandas 3 read it so; pandas 2's to_numeric says NaN): the
+    # message names the infinity, whichever parser read the file
+    d = tmp_path / "g"
+    d.mkdir()
+    (d / "nodes.csv").write_text("id,external_assets\na,1e400\n", encoding="utf-8")
+    (d / "edges.csv").write_text("debtor,creditor,amount\n", encoding="utf-8")
+    (problem,) = check_graph(d)[1]
+    assert problem.message == ("Field 'external_assets' of node 'a' must be a finite non-negative number. "
+                               "Got inf instead.")
