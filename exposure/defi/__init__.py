@@ -97,12 +97,20 @@ Joint fixed point
     position's debt) changes by more than ``tol`` in a round, or after
     ``max_iter`` rounds.
 
+Who bears a loss
+    Each round's clearing draws first-loss buffers before any creditor and tells debt
+    defaults from impaired shares (:mod:`exposure.clearing._loss`): a node whose
+    ``liability_type`` is ``shares`` passes its shortfall on pro rata and is never in
+    default; a debt node defaults only past its ``first_loss``, whose provider loses what is
+    drawn.
+
 Losses
-    ``equity = max(0, e + Πᵀp − p̄)`` after clearing; ``equity_before`` is the same
-    model solved with no shock and ``loss = equity_before − equity_after``.
-    ``total_loss = Σ_{non-token nodes} loss + Δ external_creditor_loss`` where
-    ``external_creditor_loss = Σ_i x_i (1 − p_i / p̄_i)`` (the increase over the
-    unshocked state enters the total).
+    ``equity = max(0, e + Πᵀp − p̄)`` after clearing (buffers excluded); ``equity_before`` is
+    the same model solved with no shock and ``loss = equity_before − equity_after``.
+    ``total_loss = Σ_{non-token nodes} loss + Δ external_creditor_loss + Δ outside buffers drawn``
+    where ``external_creditor_loss = Σ_i x_i (1 − p_i / p̄_i)`` and the last term is the
+    first-loss capital drawn from providers outside the network (the increases over the
+    unshocked state enter the total).
 
 Conservation
     At a clearing fixed point every dollar of external value is somebody's:
