@@ -352,3 +352,24 @@ def test_reverse_stress_finds_the_shock_that_exhausts_a_buffer():
     assert drawn.loc["p", "breaking_shock"] == pytest.approx(0.05, abs=2e-4)
     broke = reverse_stress(g, "asset_loss", "p", "n_defaults>0", precision=1e-4).to_frame().set_index("node")
     assert broke.loc["p", "breaking_shock"] == pytest.approx(0.2, abs=2e-4)
+
+
+def test_clear_command_reports_impairments_and_buffer_draws(tmp_path):
+    # The vault and the pool of the hand-derived cases above, through `exposure clear`: v (shares) loses 10%
+    # and is impaired with recovery 0.9; p (debt, 5 of buffer) loses 10, draws 5 and defaults.
+    from click.testing import CliRunner
+
+    from cli import cli
+    doc = {"format": "exposure-graph", "version": 2,
+           "nodes": [{"id": "v", "external_assets": 100, "liability_type": "shares"}, {"id": "h"},
+                     {"id": "p", "external_assets": 100, "external_liabilities": 100, "first_loss": 5}],
+           "edges": [{"kind": "claim", "debtor": "v", "creditor": "h", "amount": 100}]}
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    out = CliRunner().invoke(cli, ["clear", str(path), "--shock", "v=0.1", "--shock", "p=0.1", "--format", "csv"])
+    assert out.exit_code == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "node,obligations,payments,recovery,assets,equity,defaulted,default_round,impaired,buffer_used",
+        "v,100,90,0.90000000000000002,90,0,false,0,true,0",
+        "h,0,0,1,90,90,false,0,false,0",
+        "p,100,95,0.94999999999999996,90,0,true,1,false,5"]
