@@ -63,11 +63,6 @@ class LossBearing:
         buffer, provider = network.first_loss()
         return cls(shares=network.is_shares(), buffer=buffer, provider=provider)
 
-    @classmethod
-    def none(cls, n: int) -> "LossBearing":
-        """Every node owes debt and has no buffer (the model of Eisenberg and Noe)."""
-        return cls(shares=np.zeros(n, bool), buffer=np.zeros(n), provider=np.full(n, -1, np.int64))
-
     @property
     def has_buffers(self) -> bool:
         return bool((self.buffer > 0).any())

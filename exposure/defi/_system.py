@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._params import check_number
 from .._results import report
-from ..clearing import ClearingResult, LossBearing, clear_bearing, clear_claims, result_from_vectors
+from ..clearing import ClearingResult, clear_bearing, clear_claims, result_from_vectors
 from ..schema import EDGE_KINDS
 from ..shocks import MarketShock
 from ._model import (MechanicsModel, PositionState, denomination_factor, external_values, health,
