@@ -6,8 +6,10 @@ Conventions shared by every command:
   a directory holding ``nodes.csv`` and ``edges.csv`` (or ``nodes.parquet`` and
   ``edges.parquet``), or ``-`` for standard input
   (JSON unless ``--input-format`` says otherwise).
-* ``--format table|csv|json``: ``table`` when standard output is a terminal, ``json`` otherwise.
-  Data go to standard output (or ``-o FILE``, written atomically); messages go to standard error.
+* ``--format table|csv|json|parquet``: from the suffix of ``-o FILE`` (``.csv``, ``.json``,
+  ``.parquet``) when not given, else ``table`` when standard output is a terminal, ``json``
+  otherwise; ``parquet`` needs ``-o FILE``. Data go to standard output (or ``-o FILE``, written
+  atomically); messages go to standard error.
 * Exit codes: 0 success, 1 bad data or failure (``Error: ...`` on stderr), 2 usage error,
   3 non-convergence under ``--strict``. No traceback unless ``--debug``.
 """
@@ -30,7 +32,7 @@ from exposure.contagion import METHODS as CONTAGION_METHODS
 from exposure.io import FORMATS as INPUT_FORMATS
 from exposure.io import check_graph, read_graph, write_graph
 from exposure.io.importers import IMPORT_KINDS, POSITION_MODES, import_graph
-from exposure.io.output import FORMATS, frame_records, render, write_text
+from exposure.io.output import FORMATS, frame_records, output_format, write, write_text
 from exposure.io.scenarios import read_scenarios, select_scenarios
 from exposure.metrics import summarize, supervisory_metrics
 from exposure.shocks import parse_shock, read_shock_file
@@ -107,7 +109,8 @@ def output_options(fn):
     fn = click.option("-o", "--output", type=click.Path(allow_dash=True, dir_okay=False), default="-",
                       show_default=True, help="Write data here instead of stdout (written atomically).")(fn)
     return click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-                        help="Output format [default: table on a terminal, json otherwise].")(fn)
+                        help="Output format; parquet needs -o FILE [default: from the suffix of -o FILE, "
+                             "else table on a terminal, json otherwise].")(fn)
 
 
 def shock_options(fn):
@@ -162,15 +165,18 @@ def collect_shocks(shocks, shock_file) -> dict[str, float]:
 
 
 def resolve_format(fmt: str | None, output: str = "-") -> str:
-    if fmt:
-        return fmt
-    return "table" if output == "-" and sys.stdout.isatty() else "json"
+    """The output format (:func:`exposure.io.output.output_format`); parquet to stdout is a usage error."""
+    if fmt == "parquet" and output == "-":
+        raise click.UsageError("--format parquet writes a file: give -o FILE.")
+    return output_format(fmt, output, sys.stdout.isatty())
 
 
 def emit(fmt: str, output: str, *, frame: pd.DataFrame | None = None, obj=None,
          tables: list[tuple[str, pd.DataFrame]] | None = None) -> None:
-    """Write a result through the library's output layer (:mod:`exposure.io.output`)."""
-    write_text(render(fmt, frame=frame, obj=obj, tables=tables), output)
+    """Write a result through the library's one writer (:func:`exposure.io.output.write`)."""
+    with progress.Progress("writing", total=None if frame is None else len(frame), unit="rows") as bar:
+        write(fmt, output, frame=frame, obj=obj, tables=tables)
+        bar.update(0 if frame is None else len(frame))
 
 
 # ========================================================================= commands
@@ -307,12 +313,12 @@ def clear_command(graph, input_format, shocks, shock_file, alpha, beta, method, 
         exposure clear graphs/chain.json --shock a=0.5 --format csv
         exposure clear graphs/defi-v1.json --alpha 0.9 --beta 0.95 --format json
     """
+    fmt = resolve_format(fmt, output)
     net = load_graph(graph, input_format)
     shock = collect_shocks(shocks, shock_file)
     result = exposure.clear(net, shock or None, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter,
                    strict=strict)
     frame, summary = clearing_output(result)
-    fmt = resolve_format(fmt, output)
     shown = {k: v for k, v in summary.items() if k != "message"}
     summary_table = pd.DataFrame({"quantity": list(shown), "value": [str(v) for v in shown.values()]})
     emit(fmt, output, frame=frame, obj={"summary": summary, "nodes": frame},
@@ -563,12 +569,12 @@ def rank_command(ctx, graph, input_format, method, top, shocks, shock_file, alph
         exposure rank graphs/defi.json --method impact --alpha 0.9 --beta 0.9 --format csv
         exposure rank graphs/defi.json --method all --format json
     """
+    fmt = resolve_format(fmt, output)
     net = load_graph(graph, input_format)
     shock = collect_shocks(shocks, shock_file)
     # only the options given on the command line: one that the method does not take is an error
     options = given_options(ctx, RANK_OPTIONS)
     result = exposure.rank(net, method, top=top, shock=shock or None, strict=strict, **options)
-    fmt = resolve_format(fmt, output)
     frame = result.to_frame()
     obj = {"method": result.method, "parameters": dict(result.parameters), "ranking": frame}
     tables = [(f"Ranking ({result.method})", frame)]

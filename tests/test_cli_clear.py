@@ -44,8 +44,8 @@ def test_csv(graph):
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "node,obligations,payments,recovery,assets,equity,defaulted,default_round,impaired,buffer_used\n"
-        "a,10,4,0.40000000000000002,4,0,true,1,false,0\n"
-        "b,10,7,0.69999999999999996,7,0,true,2,false,0\n"
+        "a,10,4,0.4,4,0,true,1,false,0\n"          # shortest text that reads back as the same float
+        "b,10,7,0.7,7,0,true,2,false,0\n"
         "c,5,5,1,7,2,false,0,false,0\n")
 
 

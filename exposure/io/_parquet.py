@@ -33,7 +33,8 @@ from ._csv import EDGE_NUMBERS, EDGE_REFS, EDGE_TEXT, NODE_NUMBERS, NODE_TEXT, g
 from ..exceptions import InvalidParameterError
 from ..network import ExposureNetwork
 
-__all__ = ["read_parquet_graph", "write_parquet", "parquet_paths", "is_parquet_dir", "META_KEY", "ROW_GROUP_ROWS"]
+__all__ = ["read_parquet_graph", "write_parquet", "parquet_paths", "is_parquet_dir", "arrow_table", "write_table",
+           "META_KEY", "ROW_GROUP_ROWS"]
 
 #: Key of the graph's metadata (a JSON object) in the key-value metadata of ``nodes.parquet``.
 META_KEY = b"exposure-graph"
@@ -131,7 +132,8 @@ def _arrow_column(col: pd.Series) -> pa.Array:
         return pa.array(text, type=pa.string())
 
 
-def _arrow_table(frame: pd.DataFrame, metadata: dict | None = None) -> pa.Table:
+def arrow_table(frame: pd.DataFrame, metadata: dict | None = None) -> pa.Table:
+    """``frame`` as an Arrow table for Parquet (see :func:`_arrow_column`), with key-value ``metadata``."""
     arrays = [_arrow_column(frame[c]) for c in frame.columns]
     table = pa.table(arrays, names=[str(c) for c in frame.columns])
     if metadata:
@@ -154,6 +156,6 @@ def write_parquet(net: ExposureNetwork, dest) -> tuple[Path, Path]:
     meta.update({k: (v.item() if isinstance(v, np.generic) else v) for k, v in net.meta.items()
                  if k not in ("format", "version")})
     paths = d / _NAMES[0], d / _NAMES[1]
-    write_table(_arrow_table(nodes, {META_KEY: json.dumps(meta, allow_nan=False).encode("utf-8")}), paths[0])
-    write_table(_arrow_table(edges), paths[1])
+    write_table(arrow_table(nodes, {META_KEY: json.dumps(meta, allow_nan=False).encode("utf-8")}), paths[0])
+    write_table(arrow_table(edges), paths[1])
     return paths
