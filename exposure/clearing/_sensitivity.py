@@ -211,8 +211,8 @@ def _factorise(Pi: sp.csr_array, D: np.ndarray, beta: float, tol: float = 1e-12)
         b = np.asarray(b, dtype=np.float64)
         if (b < 0).any():
             raise InvalidParameterError("The right-hand side of a sensitivity solve must be non-negative.")
-        goal = tol * max(1.0, float(b.max()))
-        y, _, ok = _solve_linear(MT if trans == "T" else M, b, b.copy(), beta, hi, goal, 100_000)
+        inv_goal = np.full(b.size, 1.0 / (tol * max(1.0, float(b.max(initial=0.0)))))
+        y, _, ok = _solve_linear(MT if trans == "T" else M, b, b.copy(), beta, hi, inv_goal, 100_000)
         if not ok:
             raise ConvergenceError("The sensitivity solve on the default set did not converge.")
         return y

@@ -13,14 +13,25 @@ rows of ``Π`` that belong to defaulting nodes (the early active-set restriction
 A node is in default when ``e_i + (Πᵀp)_i < p̄_i (1 − tol)``: a node with zero equity is
 solvent and a node that owes nothing never defaults.
 
+Stopping rule (componentwise): every node is held to ``tol`` relative to its *own*
+obligations. With the weights ``w_i = max(p̄_i, f_i)`` the solvers stop when the scaled
+residual ``r = max_i |Φ(p)_i − p_i| / w_i`` and the error it implies at the observed
+contraction, ``r · ρ / (1 − ρ)``, are both below ``tol / 2``; the reported residual is ``r`` and
+``converged`` means ``r ≤ tol``. The floor ``f_i = max(OBLIGATION_FLOOR, 64 ε (e_i + (Πᵀp̄)_i) / tol)``
+(``ε`` the double-precision machine epsilon) is absolute, ``OBLIGATION_FLOOR`` = 1e-6 units of
+account, except where a node's own sums are so much larger than what it owes that rounding
+alone exceeds ``tol · p̄_i``: such nodes, and nodes owing less than ``OBLIGATION_FLOOR``, are held
+to ``tol · f_i`` instead and counted in the message. With ``stopping="largest"`` the weights are
+all ``max(1, ‖p̄‖∞)``, the rule before the componentwise one (looser for small nodes).
+
 Iterations are capped by ``max_iter`` sweeps (one sweep = one product with the rows of the
 default set); the returned record always carries ``converged``, ``iterations`` and the
-relative residual ``‖Φ(p) − p‖∞ / max(1, ‖p̄‖∞)``.
+residual ``r``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,9 +40,20 @@ import scipy.sparse.linalg as spla
 from .._params import check_choice, check_number, check_vector
 from ..exceptions import InvalidParameterError
 
-__all__ = ["ClearingVectors", "clear_vectors", "METHODS", "DEFAULT_MAX_ITER", "DIRECT_LIMIT", "solve_directly"]
+__all__ = ["ClearingVectors", "clear_vectors", "METHODS", "STOPPING", "DEFAULT_MAX_ITER", "DIRECT_LIMIT",
+           "OBLIGATION_FLOOR", "solve_directly", "residual_weights"]
 
 METHODS = ("fictitious-default", "fixed-point")
+
+#: Stopping rules: each node relative to its own obligations, or every node relative to the largest.
+STOPPING = ("componentwise", "largest")
+
+#: Obligations (units of account) below which a node is held to ``tol · OBLIGATION_FLOOR`` in
+#: absolute terms rather than to ``tol`` relative to what it owes.
+OBLIGATION_FLOOR = 1e-6
+
+#: Rounding allowance of the floor: a node is never held closer than 64 ε times its own sums.
+_ROUNDING = 64 * np.finfo(np.float64).eps
 DEFAULT_MAX_ITER = 100_000
 
 #: Status codes of a clearing record (SciPy ``linprog`` style).
@@ -75,7 +97,8 @@ class ClearingVectors:
     iterations : int
         Sweeps done (products with the rows of the default set).
     residual : float
-        ``‖Φ(p) − p‖∞ / max(1, ‖p̄‖∞)``.
+        ``max_i |Φ(p)_i − p_i| / w_i`` with the weights of :func:`residual_weights`
+        (each node's own obligations, down to the floor).
     method : str
     status : int
         0 converged, 1 iteration limit reached, 2 numerical failure.
@@ -83,6 +106,8 @@ class ClearingVectors:
     n_rounds : int
         Rounds of the fictitious default algorithm (sweeps that found new defaults for
         ``"fixed-point"``).
+    n_floor : int
+        Nodes that owe something but less than their floor, held to ``tol`` times the floor.
     """
 
     payments: np.ndarray
@@ -96,11 +121,13 @@ class ClearingVectors:
     status: int
     message: str
     n_rounds: int = 0
+    n_floor: int = 0
 
 
-def _check_inputs(Pi, pbar, e, alpha, beta, tol, max_iter, start, method):
+def _check_inputs(Pi, pbar, e, alpha, beta, tol, max_iter, start, method, stopping):
     owner = "clear_vectors"
     method = check_choice(str(method).replace("_", "-").lower(), "method", owner, METHODS)
+    check_choice(stopping, "stopping", owner, STOPPING)
     Pi = sp.csr_array(Pi, dtype=np.float64)
     n = Pi.shape[0]
     if Pi.shape != (n, n):
@@ -119,7 +146,7 @@ def _check_inputs(Pi, pbar, e, alpha, beta, tol, max_iter, start, method):
 
 
 def clear_vectors(Pi, pbar, e, *, alpha=1.0, beta=1.0, method="fictitious-default", tol=1e-9,
-                  max_iter=None, start=None) -> ClearingVectors:
+                  max_iter=None, start=None, stopping="componentwise") -> ClearingVectors:
     """Greatest clearing vector of a network given as raw vectors.
 
     Parameters
@@ -137,15 +164,19 @@ def clear_vectors(Pi, pbar, e, *, alpha=1.0, beta=1.0, method="fictitious-defaul
         Fictitious default rounds, each solved by warm-started sweeps on the default set
         (GMRES when the sweeps contract slowly); or Picard iteration of ``Φ`` from ``p̄``.
     tol : float
-        Relative tolerance: of the default test, of the stopping rule (residual of the iterate
-        and the error it implies at the observed contraction, both below
-        ``tol · max(1, ‖p̄‖∞) / 2``) and of the reported residual.
+        Relative tolerance: of the default test, of the stopping rule (for every node, the
+        residual of the iterate and the error it implies at the observed contraction, both
+        below ``tol · w_i / 2`` with ``w_i = max(p̄_i, f_i)``, see the module notes) and of the
+        reported residual.
     max_iter : int, optional
         Maximum number of sweeps (default 100,000).
     start : array of n floats, optional
         An upper bound ``p⁰ ≥ p*`` of the clearing vector (e.g. the clearing vector before
         external assets fell), used as a warm start. Nodes that default even when every
         payment is ``p⁰`` start in default; with ``start`` their ``default_round`` is 1.
+    stopping : {"componentwise", "largest"}
+        Each node held to ``tol`` relative to its own obligations (default), or every node to
+        ``tol`` relative to the largest obligation, ``max(1, ‖p̄‖∞)`` (looser for small nodes).
 
     Returns
     -------
@@ -162,16 +193,39 @@ def clear_vectors(Pi, pbar, e, *, alpha=1.0, beta=1.0, method="fictitious-defaul
     ([4.0, 6.0, 0.0], [1, 2, 0])
     """
     Pi, pbar, e, alpha, beta, tol, max_iter, start, method = _check_inputs(
-        Pi, pbar, e, alpha, beta, tol, max_iter, start, method)
+        Pi, pbar, e, alpha, beta, tol, max_iter, start, method, stopping)
     solver = _fictitious_default if method == "fictitious-default" else _picard
-    return solver(Pi, pbar, e, alpha, beta, tol, max_iter, start)
+    weights = residual_weights(Pi, pbar, e, tol, stopping)
+    out = solver(Pi, pbar, e, alpha, beta, tol, max_iter, start, weights)
+    n_floor = int(np.count_nonzero((pbar > 0) & (pbar < weights))) if stopping == "componentwise" else 0
+    if n_floor:
+        out = replace(out, n_floor=n_floor, message=f"{out.message}; {n_floor} node{'s' * (n_floor != 1)} owing "
+                      "less than the floor held to tol times the floor")
+    return out
+
+
+def residual_weights(Pi, pbar, e, tol: float, stopping: str = "componentwise") -> np.ndarray:
+    """The weights ``w`` of the stopping rule: node ``i``'s residual counts as ``|Φ(p)_i − p_i| / w_i``.
+
+    ``componentwise``: ``w_i = max(p̄_i, f_i)``, ``f_i = max(OBLIGATION_FLOOR, 64 ε (e_i + (Πᵀp̄)_i) / tol)``
+    (the module notes); ``largest``: ``w_i = max(1, ‖p̄‖∞)``.
+    """
+    if stopping == "largest":
+        return np.full(pbar.size, _scale(pbar))
+    sums = np.abs(e) + Pi.T @ pbar
+    return np.maximum(pbar, np.maximum(OBLIGATION_FLOOR, _ROUNDING * sums / tol))
 
 
 # --------------------------------------------------------------------------- helpers
-def _small(delta: float, rate: float, goal: float) -> bool:
-    """Stopping rule: the residual ``delta`` of the current iterate is below ``goal`` and so is
-    the error it implies at contraction ``rate``, ``delta · rate / (1 − rate)``."""
+def _small(delta: float, rate: float, goal: float = 1.0) -> bool:
+    """Stopping rule: the scaled residual ``delta`` of the current iterate is below ``goal`` and so
+    is the error it implies at contraction ``rate``, ``delta · rate / (1 − rate)``."""
     return delta == 0.0 or (delta <= goal and rate < 1.0 and delta * rate / (1.0 - rate) <= goal)
+
+
+def _scaled(change: np.ndarray, inv_goal: np.ndarray) -> float:
+    """``max_i |change_i| / goal_i``: the residual in units of each node's own goal."""
+    return float(np.max(np.abs(change) * inv_goal)) if change.size else 0.0
 
 
 def _rate(delta: float, prev: float) -> float:
@@ -195,9 +249,10 @@ def _phi(PiT, pbar, e, alpha, beta, tol, p, received=None):
     return np.minimum(out, pbar), assets, defaulted
 
 
-def _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, iterations, n_rounds, method, hit_limit, received=None):
+def _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, iterations, n_rounds, method, hit_limit, weights,
+            received=None):
     phi, assets, defaulted = _phi(PiT, pbar, e, alpha, beta, tol, p, received)
-    residual = float(np.max(np.abs(phi - p))) / _scale(pbar) if p.size else 0.0
+    residual = _scaled(phi - p, 1.0 / weights)
     rounds = np.where(defaulted, np.maximum(rounds, 1), 0).astype(np.int64)
     converged = residual <= tol
     if converged:
@@ -266,7 +321,7 @@ class _DefaultRows:
 
 
 # ------------------------------------------------------------------------ fixed point
-def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start):
+def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start, weights):
     """Picard iteration from ``p̄`` (or ``start``), reading only the rows of defaulting nodes."""
     n = pbar.size
     PiT = Pi.T                                       # a CSC view: no copy
@@ -277,7 +332,7 @@ def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start):
     rows.add(np.flatnonzero(member))
     rounds = np.zeros(n, np.int64)
     thresh = pbar * (1.0 - tol)
-    goal = tol * _scale(pbar) * 0.5
+    inv_goal = 2.0 / (tol * weights)
     it, n_rounds, prev, last_rate, kept = 0, 0, np.inf, 1.0, None
     while it < max_iter:
         received = c - rows.loss(pbar - p)
@@ -293,20 +348,21 @@ def _picard(Pi, pbar, e, alpha, beta, tol, max_iter, start):
             rounds[fresh] = it
             n_rounds += 1
         # ‖Φ(p) − p‖∞ is the residual of p itself: stop on it, keeping p
-        delta = float(np.max(np.abs(new - p))) if n else 0.0
+        delta = _scaled(new - p, inv_goal)
         rate = _rate(delta, prev)
-        if not fresh.any() and _small(delta, max(rate, last_rate), goal):
+        if not fresh.any() and _small(delta, max(rate, last_rate)):
             kept = received                          # Πᵀp of the iterate kept
             break
         last_rate, prev = rate, delta
         p = new
     return _finish(PiT, pbar, e, alpha, beta, tol, p, rounds, it, n_rounds, "fixed-point",
-                   hit_limit=it >= max_iter, received=kept)
+                   hit_limit=it >= max_iter, weights=weights, received=kept)
 
 
 # ---------------------------------------------------------------- fictitious default
-def _solve_linear(M, b, s0, beta, hi, goal, budget, sweeps_first=True):
-    """Solve ``s = b + β Mᵀ s`` (clipped to [0, hi]) from ``s0``; returns (s, sweeps, ok).
+def _solve_linear(M, b, s0, beta, hi, inv_goal, budget, sweeps_first=True):
+    """Solve ``s = b + β Mᵀ s`` (clipped to [0, hi]) from ``s0`` until every change is within its
+    goal (``|Δs_i| · inv_goal_i ≤ 1``); returns (s, sweeps, ok).
 
     Sparse LU for small systems; otherwise Picard sweeps (monotone from a lower bound,
     cheap), then GMRES on ``(I − β Mᵀ) s = b`` when the sweeps contract slower than ``_SLOW_RATE``.
@@ -326,9 +382,9 @@ def _solve_linear(M, b, s0, beta, hi, goal, budget, sweeps_first=True):
         new = b + beta * (MT @ s)
         np.clip(new, 0.0, hi, out=new)
         sweeps += 1
-        delta = float(np.max(np.abs(new - s))) if s.size else 0.0
+        delta = _scaled(new - s, inv_goal)
         rate = _rate(delta, prev)
-        if _small(delta, max(rate, last_rate), goal):   # the residual of s: keep s
+        if _small(delta, max(rate, last_rate)):   # the residual of s: keep s
             return s, sweeps, True
         s = new
         last_rate, prev = rate, delta
@@ -344,7 +400,8 @@ def _solve_linear(M, b, s0, beta, hi, goal, budget, sweeps_first=True):
         count[0] += 1
 
     restart = 60
-    x, info = spla.gmres(A, b, x0=s, rtol=min(1e-3, goal / bnorm * 1e-2), atol=0.0, restart=restart,
+    goal = 1.0 / float(inv_goal.max()) if inv_goal.size else 1.0     # the tightest goal
+    x, info = spla.gmres(A, b, x0=s, rtol=max(1e-15, min(1e-3, goal / bnorm * 1e-2)), atol=0.0, restart=restart,
                          maxiter=max(1, (budget - sweeps) // restart + 1), callback=_count,
                          callback_type="pr_norm")
     sweeps += count[0]
@@ -353,14 +410,14 @@ def _solve_linear(M, b, s0, beta, hi, goal, budget, sweeps_first=True):
     for _ in range(4):
         new = np.clip(b + beta * (MT @ x), 0.0, hi)
         sweeps += 1
-        delta = float(np.max(np.abs(new - x))) if x.size else 0.0
+        delta = _scaled(new - x, inv_goal)
         x = new
-        if delta <= goal:
+        if delta <= 1.0:
             return x, sweeps, True
     return x, sweeps, info == 0
 
 
-def _solve_round(rows, s, b_full, beta, pbar, goal, budget, t=None):
+def _solve_round(rows, s, b_full, beta, pbar, inv_goal_full, budget, t=None):
     """One round: ``s_D = b_D + β (Πᵀ s)_D`` on the default set ``D``, warm-started from ``s``.
 
     Sweeps read only the default rows (``rows.loss``) and never build ``Π_DD``: building it
@@ -371,10 +428,10 @@ def _solve_round(rows, s, b_full, beta, pbar, goal, budget, t=None):
     Returns ``(s, Πᵀ s, sweeps, ok)``; ``s`` is updated in place.
     """
     order = rows.order()
-    b, hi = b_full[order], pbar[order]
+    b, hi, inv_goal = b_full[order], pbar[order], inv_goal_full[order]
     if solve_directly(order.size) or budget <= 0:
         _, M = rows.restricted()
-        sD, used, ok = _solve_linear(M, b, s[order], beta, hi, goal, budget)
+        sD, used, ok = _solve_linear(M, b, s[order], beta, hi, inv_goal, budget)
         s[order] = sD
         return s, rows.loss(s), used, ok
     if t is None:
@@ -385,9 +442,9 @@ def _solve_round(rows, s, b_full, beta, pbar, goal, budget, t=None):
         np.clip(new, 0.0, hi, out=new)
         # the change is the residual ‖Φ(p) − p‖∞ of the current s on the default set (elsewhere
         # Φ(p) = p̄ = p): stop on it, with t already the product for this s
-        delta = float(np.max(np.abs(new - s[order])))
+        delta = _scaled(new - s[order], inv_goal)
         rate = _rate(delta, prev)
-        if _small(delta, max(rate, last_rate), goal):
+        if _small(delta, max(rate, last_rate)):
             return s, t, sweeps, True
         last_rate, prev = rate, delta
         s[order] = new
@@ -395,13 +452,13 @@ def _solve_round(rows, s, b_full, beta, pbar, goal, budget, t=None):
         t = rows.loss(s)
         if sweeps >= _PICARD_PROBE and rate > _SLOW_RATE:
             _, M = rows.restricted()
-            sD, used, ok = _solve_linear(M, b, s[order], beta, hi, goal, budget - sweeps, sweeps_first=False)
+            sD, used, ok = _solve_linear(M, b, s[order], beta, hi, inv_goal, budget - sweeps, sweeps_first=False)
             s[order] = sD
             return s, rows.loss(s), sweeps + used, ok
     return s, t, sweeps, False
 
 
-def _fictitious_default(Pi, pbar, e, alpha, beta, tol, max_iter, start):
+def _fictitious_default(Pi, pbar, e, alpha, beta, tol, max_iter, start, weights):
     """Fictitious default rounds; each round's restricted system solved iteratively, warm-started.
 
     Warm start: the previous round's shortfall (zero for the new defaults) is a lower bound of
@@ -411,7 +468,7 @@ def _fictitious_default(Pi, pbar, e, alpha, beta, tol, max_iter, start):
     PiT = Pi.T                                       # a CSC view: no copy
     c = PiT @ pbar
     thresh = pbar * (1.0 - tol)
-    goal = tol * _scale(pbar) * 0.5
+    inv_goal = 2.0 / (tol * weights)
     rounds = np.zeros(n, np.int64)
     s = np.zeros(n)                                  # shortfall p̄ − p, zero outside the default set
     received = c if start is None else PiT @ start
@@ -431,7 +488,7 @@ def _fictitious_default(Pi, pbar, e, alpha, beta, tol, max_iter, start):
         rows.add(idx)
         if start is not None:
             s[idx] = pbar[idx] - start[idx]
-        s, t, used, ok = _solve_round(rows, s, b_full, beta, pbar, goal, max(0, max_iter - it),
+        s, t, used, ok = _solve_round(rows, s, b_full, beta, pbar, inv_goal, max(0, max_iter - it),
                                       t if start is None else None)
         it += used
         received = np.maximum(c - t, 0.0)
@@ -439,4 +496,4 @@ def _fictitious_default(Pi, pbar, e, alpha, beta, tol, max_iter, start):
             break
     # Πᵀp = Πᵀp̄ − Πᵀs is known from the last product (with no default, p = p̄ and Πᵀp = c)
     return _finish(PiT, pbar, e, alpha, beta, tol, pbar - s, rounds, it, k, "fictitious-default",
-                   hit_limit=not ok and it >= max_iter, received=received if k else c)
+                   hit_limit=not ok and it >= max_iter, weights=weights, received=received if k else c)
