@@ -370,6 +370,6 @@ def test_clear_command_reports_impairments_and_buffer_draws(tmp_path):
     assert out.exit_code == 0, out.stderr
     assert out.stdout.splitlines() == [
         "node,obligations,payments,recovery,assets,equity,defaulted,default_round,impaired,buffer_used",
-        "v,100,90,0.90000000000000002,90,0,false,0,true,0",
+        "v,100,90,0.9,90,0,false,0,true,0",
         "h,0,0,1,90,90,false,0,false,0",
-        "p,100,95,0.94999999999999996,90,0,true,1,false,5"]
+        "p,100,95,0.95,90,0,true,1,false,5"]
