@@ -9,7 +9,9 @@ from .clearing import ClearingResult, eisenberg_noe, loss_amplification, rogers_
 from .contagion import RankingResult, rank
 from .defi import SystemResult, clear, solve_system
 from .exceptions import (ConvergenceError, ConvergenceWarning, ExposureError, GraphFormatError,
-                         InvalidNetworkError, InvalidParameterError, InvalidShockError, Problem)
+                         InvalidNetworkError, InvalidParameterError, InvalidShockError, MissingDependencyError,
+                         Problem)
+from .executor import Executor
 from .io import check_graph, from_networkx, import_graph, read_graph, to_frames, to_networkx, write_graph
 from .io.scenarios import Scenario, read_scenarios
 from .network import ExposureNetwork
@@ -22,7 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ExposureNetwork", "EDGE_KINDS", "NODE_KINDS",
     "ExposureError", "InvalidNetworkError", "GraphFormatError", "InvalidShockError", "InvalidParameterError",
-    "ConvergenceError", "ConvergenceWarning", "Problem",
+    "ConvergenceError", "ConvergenceWarning", "MissingDependencyError", "Problem", "Executor",
     "ClearingResult", "clear", "eisenberg_noe", "rogers_veraart", "sensitivities", "loss_amplification",
     "MarketShock", "SystemResult", "solve_system",
     "RankingResult", "rank",

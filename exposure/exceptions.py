@@ -9,7 +9,8 @@ ValueError`` keeps working for callers that do not know this hierarchy::
     │   └── GraphFormatError                             unreadable or malformed file (names file + line/path)
     ├── InvalidShockError(ExposureError, ValueError)     shocks and scenarios
     ├── InvalidParameterError(ExposureError, ValueError) a parameter of a function out of range or unknown
-    └── ConvergenceError(ExposureError, RuntimeError)    only under ``strict=True``; ``.result`` is the partial result
+    ├── ConvergenceError(ExposureError, RuntimeError)    only under ``strict=True``; ``.result`` is the partial result
+    └── MissingDependencyError(ExposureError, ImportError) an optional extra asked for and not installed
     ConvergenceWarning(UserWarning)                      non-convergence reported, not raised
 
 Input problems are collected as :class:`Problem` records first, so that
@@ -28,6 +29,7 @@ __all__ = [
     "InvalidShockError",
     "InvalidParameterError",
     "ConvergenceError",
+    "MissingDependencyError",
     "ConvergenceWarning",
     "Problem",
 ]
@@ -129,6 +131,10 @@ class ConvergenceError(ExposureError, RuntimeError):
     def __init__(self, message: str, result=None):
         super().__init__(message)
         self.result = result
+
+
+class MissingDependencyError(ExposureError, ImportError):
+    """A feature needs an optional extra that is not installed; the message names the ``pip install``."""
 
 
 class ConvergenceWarning(UserWarning):

@@ -44,3 +44,10 @@ def test_every_documented_command_on_a_bundled_graph_exits_0(command, monkeypatc
     result = CliRunner().invoke(cli, args + ["-o", os.fspath(tmp_path / "out")]
                                 if args[0] != "validate" else args)
     assert result.exit_code == 0, (command, result.output)
+
+
+def test_ci_runs_the_readme_test_command_as_written():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    (command,) = [line for block in _blocks("sh") for line in block.splitlines() if "pytest" in line]
+    leg1 = re.search(r"^leg readme '(.*)'$", ci, flags=re.M).group(1)
+    assert leg1.replace("--quiet ", "") == command
