@@ -18,6 +18,8 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from .exceptions import Problem
@@ -95,10 +97,23 @@ _ISSPACE = np.frompyfunc(lambda v: v == "" or v.isspace(), 1, 1)
 
 
 def _blank(obj: np.ndarray, isstr: np.ndarray) -> np.ndarray:
-    """Empty or whitespace-only strings among ``obj[isstr]``."""
+    """Empty or whitespace-only strings among ``obj[isstr]``.
+
+    A string whose first character is visible ASCII (``!`` to ``~``) is not blank; that is told
+    for every string at once (Arrow, in C), and only the others (empty, or starting with a space,
+    a control or a non-ASCII character) are looked at one by one with :meth:`str.isspace`.
+    """
     out = np.zeros(len(obj), bool)
     if isstr.any():
-        out[isstr] = _ISSPACE(obj[isstr]).astype(bool)
+        pos = np.flatnonzero(isstr)
+        text = obj[pos]
+        try:
+            visible = pc.match_substring_regex(pa.array(text, type=pa.string()), r"^[!-~]")
+            maybe = ~visible.to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # pragma: no cover - strings Arrow cannot take
+            maybe = np.ones(len(pos), bool)
+        if maybe.any():
+            out[pos[maybe]] = _ISSPACE(text[maybe]).astype(bool)
     return out
 
 

@@ -43,19 +43,26 @@ def reference_categorical(column: pa.ChunkedArray, lookup: pd.Index) -> pd.Categ
     parts = []
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
+    if column.num_chunks > 1:
+        # one dictionary for every chunk: the node ids are hashed once per column, not per chunk
+        column = column.unify_dictionaries()
+    looked_up = None
     for chunk in column.chunks:
         dictionary = chunk.dictionary
         if not pa.types.is_string(dictionary.type) and not pa.types.is_large_string(dictionary.type):
             # a reference column of numbers or booleans (a Parquet file written with the wrong
             # type): the values are not node ids; keep them as they are for the messages
             return _python_values(column)
-        pos = pc.fill_null(pc.index_in(dictionary, value_set=ids), -1).to_numpy(zero_copy_only=False)
-        pos = pos.astype(np.int64)
-        unknown = np.flatnonzero(pos < 0)
-        if len(unknown):
-            words = dictionary.take(pa.array(unknown)).to_pylist()
-            for k, w in zip(unknown, words):
-                pos[k] = extras.setdefault(w, len(lookup) + len(extras))
+        if looked_up is None:  # every chunk has the same dictionary (unified above)
+            pos = pc.fill_null(pc.index_in(dictionary, value_set=ids), -1).to_numpy(zero_copy_only=False)
+            pos = pos.astype(np.int64)
+            unknown = np.flatnonzero(pos < 0)
+            if len(unknown):
+                words = dictionary.take(pa.array(unknown)).to_pylist()
+                for k, w in zip(unknown, words):
+                    pos[k] = extras.setdefault(w, len(lookup) + len(extras))
+            looked_up = pos
+        pos = looked_up
         idx = chunk.indices.to_numpy(zero_copy_only=False)
         if chunk.null_count:
             valid = chunk.indices.is_valid().to_numpy(zero_copy_only=False)
