@@ -315,7 +315,8 @@ def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_inpu
         bad = {p.row for p in col.problems[before:]}
         ok[list(bad)] = False
         table[fld] = vals
-    kinds_of = dict(zip(ids.tolist(), kind.tolist())) if n else {}
+    kinds_of = dict(zip(ids.tolist(), kind.tolist())) if n and any(f in nodes.columns for f in NODE_REFERENCES) \
+        else {}
     for fld in NODE_REFERENCES:
         if fld in nodes.columns:
             table[fld] = _node_reference(col, nodes[fld], fld, ids, kinds_of, names, ok)
@@ -394,7 +395,16 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
         # match none (missing, not a string, unknown) are told apart below, one by one
         if isinstance(col_r.dtype, pd.CategoricalDtype):
             # resolve each category once, then map the codes
-            cat_pos = node_index.get_indexer(col_r.cat.categories.astype(object))
+            cats = col_r.cat.categories
+            k = len(node_index)
+            if len(cats) >= k and cats[:k].equals(node_index):
+                # the readers' categories: the node ids, then the unknown values (hashed already)
+                cat_pos = np.full(len(cats), -1, dtype=np.int64)
+                cat_pos[:k] = np.arange(k)
+                if len(cats) > k:
+                    cat_pos[k:] = node_index.get_indexer(cats[k:].astype(object))
+            else:
+                cat_pos = node_index.get_indexer(cats.astype(object))
             raw_codes = col_r.cat.codes.to_numpy()
             codes = np.where(raw_codes >= 0, cat_pos[np.maximum(raw_codes, 0)] if len(cat_pos) else -1, -1)
         else:
