@@ -4,7 +4,9 @@ r"""Cross-collateral mechanics: tokens priced by their issuer, secured positions
 clearing payments, token prices and liquidations are consistent with each
 other, and records the round in which each thing happened so the cascade can be
 replayed wave by wave. On a network with no holdings and no secured positions
-it is exactly the clearing engine (:mod:`exposure.clearing`).
+it is exactly the clearing engine (:mod:`exposure.clearing`). :func:`solve_block` solves the
+same model for a whole block of scenarios (Monte Carlo draws: arrays of draws × nodes) and
+returns a :class:`BlockOutcome`, row ``j`` being what :func:`solve_system` gives for draw ``j``.
 
 The model
 ---------
@@ -133,6 +135,7 @@ References
 from ..shocks import MarketShock
 from ._model import MechanicsModel, PositionState, price_impact
 from ._system import SystemResult, clear, solve_system
+from ._block import BlockOutcome, solve_block
 
 __all__ = ["MarketShock", "SystemResult", "solve_system", "clear", "MechanicsModel", "PositionState",
-           "price_impact"]
+           "price_impact", "BlockOutcome", "solve_block"]
