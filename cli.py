@@ -143,6 +143,31 @@ def solver_options(*, tol: float, tol_help: str, max_iter: int | None, max_iter_
     return wrap
 
 
+def executor_options(fn):
+    """``--workers N`` and ``--scheduler ADDRESS``: where a command's independent pieces of work run
+    (:class:`exposure.executor.Executor`); at most one of them, see :func:`make_executor`."""
+    fn = click.option("--scheduler", metavar="ADDRESS", default=None,
+                      help="Run on the workers of a running Dask scheduler (tcp://host:8786); "
+                           "needs exposure[distributed].")(fn)
+    return click.option("--workers", type=click.IntRange(1), metavar="N", default=None,
+                        help="Run on a local Dask cluster of N worker processes (same results as in "
+                             "process) [default: in this process]; needs exposure[distributed].")(fn)
+
+
+def check_executor_options(workers: int | None, scheduler: str | None) -> None:
+    """Both ``--workers`` and ``--scheduler`` is a usage error (check before slow work)."""
+    if workers is not None and scheduler is not None:
+        raise click.UsageError("--workers and --scheduler are mutually exclusive: --workers N starts a local "
+                               "cluster, --scheduler ADDRESS uses a running one; give one of them.")
+
+
+def make_executor(workers: int | None, scheduler: str | None) -> exposure.Executor:
+    """The executor of ``--workers`` / ``--scheduler``, to use in a ``with`` block (in process with
+    neither; Dask missing is an error naming ``pip install exposure[distributed]``)."""
+    check_executor_options(workers, scheduler)
+    return exposure.Executor(workers=workers, scheduler=scheduler)
+
+
 def load_graph(graph: str, input_format: str | None):
     """Load GRAPH through the library loader."""
     return read_graph(graph, format=input_format)
@@ -355,12 +380,12 @@ REVERSE_TYPES = ("price", "depeg", "asset_loss", "forged_supply")
               help="With --reverse: largest shock searched [default: 1; 10 for forged_supply].")
 @click.option("--scan", type=click.IntRange(0), default=0, show_default=True,
               help="With --reverse: evaluate N evenly spaced shocks first, bisect in the first cell that breaches.")
-@click.option("--jobs", type=click.IntRange(0), default=0, show_default=True,
-              help="With --reverse: worker processes for several nodes "
-              "(0 = two when the search is long and a core is idle).")
+@executor_options
+@click.option("--jobs", type=click.IntRange(0), default=None,
+              help="Deprecated: use --workers N. With --reverse: N > 1 is --workers N; 0 or 1 run in process.")
 @output_options
 def stress_command(graph, input_format, scenario_file, names, alpha, beta, detail, tol, max_iter, strict, reverse,
-                   shock_type, nodes, target, precision, max_shock, scan, jobs, fmt, output):
+                   shock_type, nodes, target, precision, max_shock, scan, workers, scheduler, jobs, fmt, output):
     """Stress named scenarios through the cross-collateral mechanics, or search the smallest breaking shock.
 
     Each scenario of SCENARIO_FILE (format exposure-scenario: asset_loss, price, depeg,
@@ -376,16 +401,20 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
     most fragile first; a node that does not breach even at the largest shock has an
     empty breaking_shock and comes last. Columns: node, shock_type, breaking_shock,
     target, value_at_breaking_shock. Given SCENARIO_FILE and one --scenario, the
-    search adds its shock on top of that scenario.
+    search adds its shock on top of that scenario. --workers N (a local Dask cluster)
+    or --scheduler ADDRESS (a running one) share the nodes among worker processes;
+    the table is the same as in process.
 
     \b
     Example:
         exposure stress graphs/defi.json graphs/scenarios.json
         exposure stress graphs/defi.json graphs/scenarios.json --scenario kelp-forged-supply --detail nodes
         exposure stress graphs/defi.json --reverse --shock-type depeg --node all --target "bad_debt>1e8"
+        exposure stress graphs/defi.json --reverse --shock-type asset_loss --target "bad_debt>0" --workers 2
     """
     reverse_only = {"--shock-type": shock_type, "--node": nodes, "--target": target,
-                    "--max-shock": max_shock, "--scan": scan, "--jobs": jobs,
+                    "--max-shock": max_shock, "--scan": scan, "--jobs": jobs is not None,
+                    "--workers": workers, "--scheduler": scheduler,
                     "--precision": precision if precision != 1e-4 else None}
     if not reverse:
         given = [k for k, v in reverse_only.items() if v]
@@ -398,6 +427,7 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
             raise click.UsageError("--scenario needs SCENARIO_FILE.")
         if detail != "summary":
             raise click.UsageError("--detail applies to scenario runs, not to --reverse.")
+        check_executor_options(workers, scheduler)
         missing = [k for k, v in (("--shock-type", shock_type), ("--target", target)) if not v]
         if missing:
             raise click.UsageError(f"--reverse needs {' and '.join(missing)}.")
@@ -414,10 +444,17 @@ def stress_command(graph, input_format, scenario_file, names, alpha, beta, detai
             base = chosen[0]
         net = load_graph(graph, input_format)
         node = "all" if not nodes or "all" in nodes else list(nodes)
-        n_jobs = jobs or None
-        result = reverse_stress(net, shock_type, node, target, precision=precision, max_shock=max_shock,
-                                scan=scan, base=base, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter,
-                                n_jobs=n_jobs, strict=strict)
+        if jobs is not None:
+            if workers is not None or scheduler is not None:
+                raise click.UsageError("--jobs is a deprecated alias of --workers: give --workers or --scheduler "
+                                       "alone.")
+            click.echo("Warning: --jobs is deprecated; use --workers N (a local cluster of N processes) or "
+                       "--scheduler ADDRESS.", err=True)
+            workers = jobs if jobs > 1 else None
+        with make_executor(workers, scheduler) as executor:
+            result = reverse_stress(net, shock_type, node, target, precision=precision, max_shock=max_shock,
+                                    scan=scan, base=base, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter,
+                                    executor=executor, strict=strict)
         where = "without any shock" if base is None else f"under scenario {base.name!r} alone"
         click.echo(f"{result.target.metric} {where}: {result.value_at_zero:.6g}; precision "
                    f"{result.precision:g} x {result.max_shock:g}", err=True)

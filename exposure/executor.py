@@ -41,6 +41,7 @@ from __future__ import annotations
 import logging
 import uuid
 from concurrent.futures import CancelledError
+from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -48,7 +49,7 @@ import numpy as np
 from ._params import check_number
 from .exceptions import ExposureError, InvalidParameterError, MissingDependencyError
 
-__all__ = ["Executor", "spawn_seeds", "split", "CHUNKS_PER_WORKER", "DISTRIBUTED_HINT"]
+__all__ = ["Executor", "executor_for", "spawn_seeds", "split", "CHUNKS_PER_WORKER", "DISTRIBUTED_HINT"]
 
 #: What to install for ``workers`` or ``scheduler``.
 DISTRIBUTED_HINT = "pip install exposure[distributed]"
@@ -291,3 +292,34 @@ class Executor:
             progress.update(1)
         return True
 
+
+
+@contextmanager
+def executor_for(executor: Executor | None = None, workers: int | None = None, scheduler: str | None = None,
+                 *, owner: str = "executor_for"):
+    """The executor a library function runs on, from its ``executor``, ``workers`` and ``scheduler``
+    arguments: ``executor`` itself (left open: its owner closes it), else a new
+    ``Executor(workers=..., scheduler=...)`` closed on leaving the block (in process when both are None).
+
+    Raises
+    ------
+    InvalidParameterError
+        ``executor`` together with ``workers`` or ``scheduler`` (named with ``owner``), or both
+        of those (:class:`Executor`).
+
+    >>> with executor_for(owner="f") as ex:
+    ...     ex.mode
+    'in-process'
+    """
+    if executor is not None:
+        if workers is not None or scheduler is not None:
+            raise InvalidParameterError(
+                f"Give {owner} either an executor or workers/scheduler to start one, not both. Got "
+                f"executor={executor!r}, workers={workers!r}, scheduler={scheduler!r} instead.")
+        if not isinstance(executor, Executor):
+            raise InvalidParameterError(f"The 'executor' parameter of {owner} must be an exposure.Executor. "
+                                        f"Got {type(executor).__name__} instead.")
+        yield executor
+        return
+    with Executor(workers=workers, scheduler=scheduler) as ex:
+        yield ex

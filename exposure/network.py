@@ -63,6 +63,17 @@ def _freeze(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _rebuild_network(state: dict) -> "ExposureNetwork":
+    """The network pickled by :meth:`ExposureNetwork.__reduce__`, read-only like the original."""
+    state = dict(state, meta=MappingProxyType(dict(state["meta"])))
+    for name in ("external_assets", "external_liabilities"):
+        state[name] = _freeze(state[name])
+    L = state["liabilities"]
+    for arr in (L.data, L.indices, L.indptr):
+        arr.setflags(write=False)
+    return ExposureNetwork(**state)
+
+
 @dataclass(frozen=True, eq=False)
 class ExposureNetwork:
     """An immutable network of balance sheets.
@@ -187,6 +198,14 @@ class ExposureNetwork:
             meta=MappingProxyType(dict(meta)),
             problems=tuple(problems),
         )
+
+    # ------------------------------------------------------------ pickling
+    def __reduce__(self):
+        """Pickle by fields (``meta`` as a plain dict), so that a network travels to the worker
+        processes of :mod:`exposure.executor`; the copy is frozen again when it is rebuilt."""
+        state = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        state["meta"] = dict(self.meta)
+        return _rebuild_network, (state,)
 
     # ------------------------------------------------------------ accessors
     @property

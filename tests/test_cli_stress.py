@@ -134,7 +134,7 @@ def test_usage_errors(files, args, message):
 def test_reverse_csv(files):
     graph, _ = files
     result = run(graph, "--reverse", "--shock-type", "price", "--node", "all", "--target", "bad_debt>0",
-                 "--format", "csv", "--jobs", "1")
+                 "--format", "csv")
     lines = result.stdout.splitlines()
     assert lines[0] == "node,shock_type,breaking_shock,target,value_at_breaking_shock"
     # loop_network docstring: bad debt above an ETH fall of 0.2; a USDC fall never gives bad debt (empty).

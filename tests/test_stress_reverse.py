@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from test_stress_cases import fire_sale_network, loop_network, two_token_network
 
-from exposure import ConvergenceWarning, InvalidShockError
+from exposure import ConvergenceWarning, InvalidParameterError, InvalidShockError
 from exposure.defi import MarketShock, solve_system
 from exposure.stress import (REVERSE_COLUMNS, Target, bisect_breaking_shock, parse_target,
                              reverse_stress)
@@ -123,11 +123,14 @@ def test_bisection_agrees_with_a_brute_force_grid(shock_type, node, target):
     assert t.breached(at_b) and not t.breached(below)
 
 
-def test_parallel_search_gives_the_same_table():
+def test_deprecated_n_jobs_is_an_alias_of_workers():
+    # n_jobs=1 (the old default) runs in process, as workers=None does; it warns, naming the replacement.
     net = two_token_network()
-    one_process = reverse_stress(net, "depeg", "all", "bad_debt>0", n_jobs=1).table
-    two_processes = reverse_stress(net, "depeg", "all", "bad_debt>0", n_jobs=2).table
-    assert one_process.equals(two_processes)
+    expected = reverse_stress(net, "depeg", "all", "bad_debt>0").table
+    with pytest.warns(DeprecationWarning, match=r"n_jobs parameter of reverse_stress is deprecated; use workers=N"):
+        assert reverse_stress(net, "depeg", "all", "bad_debt>0", n_jobs=1).table.equals(expected)
+    with pytest.warns(DeprecationWarning), pytest.raises(InvalidParameterError, match="not both"):
+        reverse_stress(net, "depeg", "all", "bad_debt>0", n_jobs=2, workers=2)
 
 
 def test_non_convergence_is_reported():
@@ -215,19 +218,6 @@ def test_no_warning_when_everything_converges():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert reverse_stress(loop_network(), "price", "ETH", "bad_debt>0").converged
-
-
-def test_automatic_worker_count(monkeypatch):
-    from exposure.stress import _reverse as stress
-
-    monkeypatch.setattr(stress.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(stress.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
-    assert stress._auto_jobs(60.0) == 2 and stress._auto_jobs(0.5) == 1  # long search, idle core: fork
-    monkeypatch.setattr(stress.os, "getloadavg", lambda: (1.5, 1.5, 1.5))
-    assert stress._auto_jobs(60.0) == 1  # both cores busy elsewhere: a second process would only compete
-    monkeypatch.setattr(stress.os, "cpu_count", lambda: 1)
-    monkeypatch.setattr(stress.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    assert stress._auto_jobs(60.0) == 1
 
 
 def test_search_on_top_of_a_base_scenario():

@@ -132,6 +132,14 @@ class ScenarioShock:
     def to_dict(self) -> dict:
         return {"type": self.type, "node": self.node, self.field: self.value, **dict(self.meta)}
 
+    def __reduce__(self):
+        # ``meta`` is read-only (a mapping proxy, which does not pickle): sent as a dict, frozen again
+        return _rebuild_shock, (self.type, self.node, self.field, self.value, self.index, dict(self.meta))
+
+
+def _rebuild_shock(type, node, field, value, index, meta) -> ScenarioShock:
+    return ScenarioShock(type, node, field, value, index, MappingProxyType(meta))
+
 
 @dataclass(frozen=True)
 class Scenario:

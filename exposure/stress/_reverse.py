@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
-import multiprocessing
-import os
 import re
-import time
 import warnings
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -16,9 +14,11 @@ import numpy as np
 import pandas as pd
 
 from .._params import check_choice, check_number
+from .._progress import Progress
 from .._results import Result, report
+from ..executor import Executor, executor_for
 from ..defi import MarketShock, solve_system
-from ..exceptions import ConvergenceWarning, InvalidShockError
+from ..exceptions import ConvergenceWarning, InvalidParameterError, InvalidShockError
 from ..io.scenarios import Scenario, ScenarioShock, eligible_nodes, market_shock_fields, shock_problem
 
 __all__ = ["REVERSE_COLUMNS", "TARGET_METRICS", "REVERSE_SHOCKS", "Target", "parse_target", "Breaking",
@@ -276,6 +276,7 @@ class _Response:
 
 def _search_node(response: _Response, node: str, target: Target, max_shock: float, precision: float,
                  scan: int, value_at_zero: float) -> dict:
+    response = copy.copy(response)          # its own convergence record; the network is shared
     response.converged, response.status = True, 0
     b = bisect_breaking_shock(lambda s: response(node, s), target.breached, max_shock, precision, scan=scan,
                               value_at_zero=value_at_zero)
@@ -287,34 +288,38 @@ def _search_node(response: _Response, node: str, target: Target, max_shock: floa
             "evaluations": b.evaluations, "converged": response.converged, "status": response.status}
 
 
-#: With ``n_jobs=None``, search in two processes when one process is expected to take longer than this.
-AUTO_PARALLEL_SECONDS = 2.0
-
-def _auto_jobs(estimate: float) -> int:
-    """Two processes when the search is long (forking costs ~0.1 s) and a core is idle, else one.
-
-    On a machine whose cores are already busy (load average ≥ cores − 1), a second
-    process only competes for them: measured 0.5× the speed of one at load 4.5 on 2 cores.
-    """
-    cores = os.cpu_count() or 1
-    idle = cores - os.getloadavg()[0] if hasattr(os, "getloadavg") else cores
-    return 2 if cores >= 2 and estimate > AUTO_PARALLEL_SECONDS and idle >= 1 else 1
+#: Chunks of nodes per worker of a cluster (each chunk is one task; the nodes differ in cost).
+NODE_CHUNKS_PER_WORKER = 8
 
 
-#: State of a reverse-stress run handed to forked worker processes (networks are not pickled).
-_WORKER: dict[str, Any] = {}
+def _search_chunk(shared: Mapping[str, Any], nodes: list[str]) -> list[dict]:
+    """The rows of a chunk of nodes (run by :meth:`exposure.executor.Executor.map`, on a worker or here)."""
+    return [_search_node(shared["response"], v, shared["target"], shared["max_shock"], shared["precision"],
+                         shared["scan"], shared["value_at_zero"]) for v in nodes]
 
 
-def _worker(node: str) -> dict:
-    w = _WORKER
-    return _search_node(w["response"], node, w["target"], w["max_shock"], w["precision"], w["scan"],
-                        w["value_at_zero"])
+_NOT_GIVEN = object()
+
+
+def _deprecated_jobs(n_jobs, workers):
+    """``workers`` from the deprecated ``n_jobs``: more than 1 is that many workers, else in process."""
+    warnings.warn("The n_jobs parameter of reverse_stress is deprecated; use workers=N (N worker processes "
+                  "of a local Dask cluster) or scheduler=ADDRESS instead.", DeprecationWarning, stacklevel=3)
+    if workers is not None:
+        raise InvalidParameterError(f"Give reverse_stress workers or the deprecated n_jobs, not both. Got "
+                                f"workers={workers!r} and n_jobs={n_jobs!r} instead.")
+    if n_jobs is None:
+        return None
+    n_jobs = check_number(n_jobs, "n_jobs", "reverse_stress", lo=1, integer=True)
+    return n_jobs if n_jobs > 1 else None
 
 
 def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", target: str | Target = "bad_debt>0",
                    *, precision: float = 1e-4, max_shock: float | None = None, scan: int = 0,
                    base: Scenario | None = None, alpha: float = 1.0, beta: float = 1.0, tol: float = 1e-9,
-                   max_iter: int = 1000, n_jobs: int | None = 1, strict: bool = False) -> ReverseStressResult:
+                   max_iter: int = 1000, workers: int | None = None, scheduler: str | None = None,
+                   executor: Executor | None = None, strict: bool = False, n_jobs=_NOT_GIVEN
+                   ) -> ReverseStressResult:
     """The smallest shock of one type that breaches a target, per node, by bisection.
 
     Parameters
@@ -346,14 +351,19 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
         is an error when named).
     alpha, beta, tol, max_iter
         Passed to :func:`exposure.defi.solve_system`.
+    workers : int, optional
+        Search on a local Dask cluster of this many worker processes
+        (:class:`exposure.executor.Executor`); each worker searches whole nodes.
+    scheduler : str, optional
+        Search on the workers of a running Dask scheduler (``tcp://host:8786``).
+    executor : Executor, optional
+        An executor already started (left open), instead of ``workers`` or ``scheduler``.
+        With none of the three the search runs in this process. The network is sent to each
+        worker once; every node's search is the same computation wherever it runs, so the
+        table is identical in every mode.
     n_jobs : int or None
-        Worker processes for several nodes (each searches whole nodes; forked,
-        so the network is shared, not copied); 1 runs in this process. None:
-        two processes when the search is expected to take more than
-        :data:`AUTO_PARALLEL_SECONDS` (estimated from the unshocked solve)
-        and a core is idle, else one. On two cores, two processes take 0.6–0.8
-        of the time of one while the machine is otherwise quiet, and are slower
-        when other jobs hold the cores (``benchmarks/bench_stress.py``).
+        Deprecated alias of ``workers`` (with a :class:`DeprecationWarning`): ``n_jobs > 1`` is
+        ``workers=n_jobs``; 1 or None run in this process.
     strict : bool
         Raise :class:`~exposure.exceptions.ConvergenceError` (carrying the result) instead of
         warning when a solve of the search did not converge.
@@ -369,6 +379,8 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
     InvalidShockError
         Unknown shock type, metric or node; a node that is not eligible.
     """
+    if n_jobs is not _NOT_GIVEN:
+        workers = _deprecated_jobs(n_jobs, workers)
     check_choice(shock_type, "shock_type", None, REVERSE_SHOCKS, subject="The shock type of a reverse stress",
                  error=InvalidShockError)
     target = parse_target(target)
@@ -401,22 +413,15 @@ def reverse_stress(network, shock_type: str, node: str | Iterable[str] = "all", 
                                         "the search cannot add another.")
     response = _Response(network, shock_type, target.metric,
                          {"alpha": alpha, "beta": beta, "tol": tol, "max_iter": max_iter}, base_shocks)
-    started = time.perf_counter()
     value_at_zero = response(None, 0.0)
-    one_solve = time.perf_counter() - started
     converged0, status0 = response.converged, response.status
-    if n_jobs is None:
-        n_jobs = _auto_jobs(one_solve * (2 + math.log2(1 / precision) + scan) * len(nodes))
-    if n_jobs > 1 and len(nodes) > 1:
-        _WORKER.update(response=response, target=target, max_shock=max_shock, precision=precision, scan=scan,
-                       value_at_zero=value_at_zero)
-        try:
-            with multiprocessing.get_context("fork").Pool(min(n_jobs, len(nodes))) as pool:
-                rows = pool.map(_worker, nodes, chunksize=1)
-        finally:
-            _WORKER.clear()
-    else:
-        rows = [_search_node(response, v, target, max_shock, precision, scan, value_at_zero) for v in nodes]
+    shared = {"response": response, "target": target, "max_shock": max_shock, "precision": precision,
+              "scan": scan, "value_at_zero": value_at_zero}
+    with executor_for(executor, workers, scheduler, owner="reverse_stress") as ex:
+        chunks = [list(nodes[r.start:r.stop]) for r in ex.chunks(len(nodes), NODE_CHUNKS_PER_WORKER)]
+        with Progress("reverse stress", total=len(chunks), unit="chunks of nodes") as bar:
+            parts = ex.map(_search_chunk, chunks, shared=shared, progress=bar)
+    rows = [row for part in parts for row in part]
     table = pd.DataFrame(rows, columns=[*REVERSE_COLUMNS, "value_at_max_shock", "evaluations", "converged", "status"])
     table = table.astype({"breaking_shock": np.float64, "value_at_breaking_shock": np.float64,
                           "value_at_max_shock": np.float64, "evaluations": np.int64, "converged": bool})
