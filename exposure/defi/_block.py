@@ -9,6 +9,12 @@ the losses, defaults, default rounds and impairments. Row ``j`` of every array i
 
 Methods
 -------
+``"vectorised"`` (default)
+    The joint loop of :func:`~exposure.defi.solve_system` run on every draw at once
+    (:mod:`exposure.defi._batched`): price and payment states ``(n, k)``, position states
+    ``(P, k)``, sparse × dense products for the clearing and the aggregations, a per-draw stopping
+    rule. The unshocked state is solved once per call (by the single-draw loop) and the network's
+    arrays are built once per network.
 ``"loop"``
     :func:`~exposure.defi.solve_system` on every row, one after the other: exact by construction,
     and the independent method the block solver is tested against.
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -28,12 +35,14 @@ from .._params import check_choice, check_number
 from .._results import STATUS
 from ..exceptions import ConvergenceError, ConvergenceWarning, InvalidShockError
 from ..shocks import SHOCK_FIELDS, MarketShock
-from ._system import solve_system
+from ._batched import BlockModel, run_block
+from ._model import MechanicsModel
+from ._system import _equity, _external_loss, _run, solve_system
 
 __all__ = ["BlockOutcome", "solve_block", "BLOCK_METHODS", "DRAW_FIELDS", "NODE_FIELDS"]
 
 #: Methods of :func:`solve_block`.
-BLOCK_METHODS = ("loop",)
+BLOCK_METHODS = ("vectorised", "loop")
 
 #: Per-draw arrays of a :class:`BlockOutcome` (shape ``(k,)``), each the same-named entry of
 #: :meth:`SystemResult.summary` of the draw.
@@ -72,6 +81,9 @@ class BlockOutcome:
         The draw's shocked and unshocked states both converged.
     draw_status : ndarray of int (k,)
         The status of each draw (:data:`exposure._results.STATUS`).
+    fallback : ndarray of bool (k,)
+        Draws the vectorised method handed to :func:`~exposure.defi.solve_system` because a
+        round's clearing contracted too slowly for its sweeps (:data:`exposure.defi._batched.SWEEP_LIMIT`).
     loss : ndarray (k, n)
         ``equity_before − equity_after`` of every node.
     defaulted, impaired : ndarray of bool (k, n)
@@ -103,6 +115,7 @@ class BlockOutcome:
     impaired: np.ndarray = field(repr=False)
     draw_status: np.ndarray = field(repr=False)
     equity_before: np.ndarray = field(repr=False)
+    fallback: np.ndarray = field(repr=False, default=None)
     status: int = 0
     message: str = ""
     method: str = "loop"
@@ -146,6 +159,7 @@ class BlockOutcome:
             "draws": k, "nodes": self.n, "converged": self.all_converged, "status": int(self.status),
             "message": str(self.message), "method": self.method,
             "not_converged": int(k - np.count_nonzero(self.converged)),
+            "fallback": int(np.count_nonzero(self.fallback)) if self.fallback is not None else 0,
             "max_rounds": int(self.rounds.max(initial=0)), "max_residual": float(self.residual.max(initial=0.0)),
             "mean_total_loss": float(self.total_loss.mean()) if k else math.nan,
             "mean_bad_debt": float(self.bad_debt.mean()) if k else math.nan,
@@ -225,33 +239,110 @@ def _row_shock(arrays: dict[str, np.ndarray], ids: np.ndarray, j: int) -> Market
     return MarketShock(**fields)
 
 
-def _solve_loop(network, k: int, arrays, *, alpha, beta, tol, max_iter) -> dict:
-    """``solve_system`` on every row: the reference method."""
+def _solve_loop(network, k: int, arrays, *, alpha, beta, tol, max_iter, rows=None, into=None) -> dict:
+    """``solve_system`` on every row (or on ``rows`` only, written into ``into``): the reference method."""
     n = network.n
     ids = network.node_ids.to_numpy(dtype=object)
-    draw = {name: np.zeros(k, _DRAW_DTYPES.get(name, np.float64)) for name in DRAW_FIELDS}
-    node = {name: np.zeros((k, n), dtype) for name, dtype in _NODE_DTYPES.items()}
-    status = np.zeros(k, np.int64)
-    equity_before = None
+    if into is None:
+        draw = {name: np.zeros(k, _DRAW_DTYPES.get(name, np.float64)) for name in DRAW_FIELDS}
+        node = {name: np.zeros((k, n), dtype) for name, dtype in _NODE_DTYPES.items()}
+        into = {**draw, **node, "draw_status": np.zeros(k, np.int64), "equity_before": None}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)     # reported once for the block
-        for j in range(k):
+        for j in (range(k) if rows is None else rows):
             res = solve_system(network, _row_shock(arrays, ids, j), alpha=alpha, beta=beta, tol=tol,
                                max_iter=max_iter)
             s = res.summary()
             for name in DRAW_FIELDS:
-                draw[name][j] = s[name]
+                into[name][j] = s[name]
             for name in NODE_FIELDS:
-                node[name][j] = getattr(res, name)
-            status[j] = res.status
-            equity_before = res.equity_before
-    if equity_before is None:
-        equity_before = solve_system(network, None, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter).equity_before
-    return {**draw, **node, "draw_status": status, "equity_before": np.asarray(equity_before, dtype=np.float64)}
+                into[name][j] = getattr(res, name)
+            into["draw_status"][j] = res.status
+            into["equity_before"] = np.asarray(res.equity_before, dtype=np.float64)
+    if into["equity_before"] is None:
+        into["equity_before"] = solve_system(network, None, alpha=alpha, beta=beta, tol=tol,
+                                             max_iter=max_iter).equity_before
+    return into
+
+
+#: What is built once per network: its MechanicsModel and BlockModel, and its unshocked states.
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _prepared(network):
+    entry = _CACHE.get(network)
+    if entry is None:
+        model = MechanicsModel.from_network(network)
+        entry = {"model": model, "block": BlockModel.from_model(model), "before": {}}
+        _CACHE[network] = entry
+    return entry
+
+
+def _vectors(arrays: dict, n: int, k: int) -> dict:
+    """The block as the ``MarketShock.vectors`` entries, each ``(n, k)`` (node × draw)."""
+    names = {"asset_loss": "loss_fraction", "asset_loss_amount": "loss_amount", "price_change": "change",
+             "depeg": "depeg", "forged_supply": "forged", "depth_factor": "depth_factor"}
+    out = {}
+    for field_name, key in names.items():
+        arr = arrays.get(field_name)
+        out[key] = (np.full((n, k), SHOCK_FIELDS[field_name].neutral) if arr is None
+                    else np.ascontiguousarray(arr.T))
+    return out
+
+
+def _solve_vectorised(network, k: int, arrays, *, alpha, beta, tol, max_iter) -> dict:
+    """The block loop (:func:`exposure.defi._batched.run_block`) and the losses of :func:`solve_system`."""
+    entry = _prepared(network)
+    model, bm = entry["model"], entry["block"]
+    n = model.n
+    key = (alpha, beta, tol, max_iter)
+    before = entry["before"].get(key)
+    if before is None:
+        before = _run(model, MarketShock().vectors(network), alpha=alpha, beta=beta, tol=tol, max_iter=max_iter)
+        entry["before"][key] = before
+    st = run_block(bm, _vectors(arrays, n, k), alpha=alpha, beta=beta, tol=tol, max_iter=max_iter)
+    x = model.x
+    eq_b = _equity(before.pbar, before.assets)
+    ecl_b = _external_loss(before.pbar, before.payments, x)
+    bearing = model.bearing
+    outside = bearing.provider < 0
+    eq_a = np.maximum(0.0, st["assets"] - st["pbar"])
+    loss = eq_b[:, None] - eq_a
+    pbar = st["pbar"]
+    rec = np.divide(st["payments"], pbar, out=np.ones_like(pbar), where=pbar > 0)
+    ecl_a = np.sum(x[:, None] * (1.0 - rec), axis=0)
+    ext = np.sum(st["buffer_used"][outside], axis=0) - np.sum(before.buffer_used[outside])
+    shortfall = st["defaulted"]
+    shares = bearing.shares[:, None]
+    defaulted, impaired = shortfall & ~shares, shortfall & shares
+    out = {
+        "total_loss": np.sum(loss[~model.is_token], axis=0) + (ecl_a - ecl_b) + ext,
+        "bad_debt": np.sum(st["bad"], axis=0) if model.n_positions else np.zeros(k),
+        "liquidated": np.sum(st["Q"], axis=0),
+        "n_defaults": np.count_nonzero(defaulted, axis=0).astype(np.int64),
+        "n_impaired": np.count_nonzero(impaired, axis=0).astype(np.int64),
+        "buffer_used": np.sum(st["buffer_used"], axis=0),
+        "external_creditor_loss": ecl_a,
+        "rounds": st["iterations"].astype(np.int64),
+        "converged": st["converged"] & bool(before.converged),
+        "residual": st["residual"],
+        "loss": np.ascontiguousarray(loss.T),
+        "defaulted": np.ascontiguousarray(defaulted.T),
+        "default_round": np.ascontiguousarray(np.where(shares, 0, st["default_round"]).T.astype(np.int64)),
+        "impaired": np.ascontiguousarray(impaired.T),
+        "draw_status": np.where(st["converged"], 0 if before.converged else before.status, st["status"]),
+        "equity_before": eq_b,
+    }
+    hard = st["hard"]
+    if hard.any():
+        _solve_loop(network, k, arrays, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter,
+                    rows=np.flatnonzero(hard), into=out)
+    out["fallback"] = hard
+    return out
 
 
 def solve_block(network, block: Mapping[str, object], *, alpha: float = 1.0, beta: float = 1.0, tol: float = 1e-9,
-                max_iter: int = 1000, method: str = "loop", strict: bool = False) -> BlockOutcome:
+                max_iter: int = 1000, method: str = "vectorised", strict: bool = False) -> BlockOutcome:
     """The joint fixed point of :func:`~exposure.defi.solve_system` for every row of a block of shocks.
 
     Parameters
@@ -265,8 +356,9 @@ def solve_block(network, block: Mapping[str, object], *, alpha: float = 1.0, bet
         is unshocked (0, or 1 for ``depth_factor``); so is a neutral entry.
     alpha, beta, tol, max_iter
         As in :func:`~exposure.defi.solve_system`, for every draw.
-    method : {"loop"}
-        ``"loop"``: :func:`~exposure.defi.solve_system` on each row in turn (the reference).
+    method : {"vectorised", "loop"}
+        ``"vectorised"``: every draw at once (module docstring); ``"loop"``:
+        :func:`~exposure.defi.solve_system` on each row in turn (the reference).
     strict : bool
         Raise :class:`~exposure.exceptions.ConvergenceError` (with the outcome as ``.result``)
         instead of one :class:`~exposure.exceptions.ConvergenceWarning` for the block when a draw
@@ -313,7 +405,9 @@ def solve_block(network, block: Mapping[str, object], *, alpha: float = 1.0, bet
     max_iter = check_number(max_iter, "max_iter", "solve_block", lo=1, integer=True)
     method = check_choice(method, "method", "solve_block", BLOCK_METHODS)
     k, arrays = check_block(network, block)
-    fields = _solve_loop(network, k, arrays, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter)
+    solver = _solve_vectorised if method == "vectorised" else _solve_loop
+    fields = solver(network, k, arrays, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter)
+    fields.setdefault("fallback", np.zeros(k, bool))
     status = int(fields["draw_status"].max(initial=0))
     bad = int(k - np.count_nonzero(fields["converged"]))
     if bad:
