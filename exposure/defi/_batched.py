@@ -88,6 +88,14 @@ class BlockModel:
     A_U_rows: sp.csr_array = None
     A_U_cols: sp.csr_array = None
     rowsum: np.ndarray = None
+    owe: np.ndarray = None
+    PiT_d: sp.csr_array = None
+    PiT_dd: sp.csr_array = None
+    LT_d: sp.csr_array = None
+    LT_dd: sp.csr_array = None
+    U_rows_d: np.ndarray = None
+    A_U_cols_dd: sp.csr_array = None
+    impact_rows: np.ndarray = None
 
     @classmethod
     def from_model(cls, model: MechanicsModel) -> "BlockModel":
@@ -109,6 +117,13 @@ class BlockModel:
                       promised=np.bincount(b.provider[rows], weights=b.buffer[rows], minlength=n))
         L = model.L
         rows_all = np.repeat(np.arange(n), np.diff(L.indptr))
+        # the nodes that owe something: the only ones that can default (p̄ = 0 never does, and
+        # prices only scale the denominated entries of L, so no other row ever owes)
+        owe = np.flatnonzero((np.diff(L.indptr) > 0) | (model.x > 0))
+        pos = np.full(n, -1, np.int64)
+        pos[owe] = np.arange(len(owe))
+        kw["owe"] = owe
+        kw["impact_rows"] = np.flatnonzero(np.isfinite(model.depth) & np.isfinite(model.slippage))
         if model.has_denominated_claims:
             # the entries of L.data that hold a denominated claim, and which claims move each
             U_pos, inverse = np.unique(model.claim_pos, return_inverse=True)
@@ -116,8 +131,13 @@ class BlockModel:
                       U_base=L.data[U_pos], A_claim_U=_incidence(inverse, len(U_pos)),
                       A_U_rows=_incidence(rows_all[U_pos], n), A_U_cols=_incidence(L.indices[U_pos], n),
                       rowsum=np.bincount(rows_all, weights=L.data, minlength=n))
+            LT_d = sp.csr_array(L[owe].T)
+            kw.update(LT_d=LT_d, LT_dd=sp.csr_array(LT_d[owe]), U_rows_d=pos[rows_all[U_pos]],
+                      A_U_cols_dd=sp.csr_array(kw["A_U_cols"][owe]))
         else:
             kw["PiT"] = sp.csr_array(model.Pi.T)
+            PiT_d = sp.csr_array(model.Pi[owe].T)
+            kw.update(PiT_d=PiT_d, PiT_dd=sp.csr_array(PiT_d[owe]))
         return cls(model=model, **kw)
 
 
@@ -131,10 +151,11 @@ class _Obligations:
     denominated entries are stored (never a copy of ``L`` per draw).
     """
 
-    __slots__ = ("bm", "pbar", "inv", "corr")
+    __slots__ = ("bm", "pbar", "inv", "corr", "_c")
 
-    def __init__(self, bm: BlockModel, m: np.ndarray | None = None, *, pbar=None, inv=None, corr=None):
+    def __init__(self, bm: BlockModel, m: np.ndarray | None = None, *, pbar=None, inv=None, corr=None, c=None):
         self.bm = bm
+        self._c = c
         model = bm.model
         if m is None:
             self.pbar, self.inv, self.corr = pbar, inv, corr
@@ -154,7 +175,14 @@ class _Obligations:
     def take(self, cols) -> "_Obligations":
         pick = (lambda a: None if a is None else a[:, cols])
         return _Obligations(self.bm, pbar=np.ascontiguousarray(self.pbar[:, cols]), inv=pick(self.inv),
-                            corr=pick(self.corr))
+                            corr=pick(self.corr), c=pick(self._c))
+
+    @property
+    def c(self) -> np.ndarray:
+        """``Πᵀ p̄``: what every node receives when everybody pays in full."""
+        if self._c is None:
+            self._c = self.PiT(self.pbar)
+        return self._c
 
     def PiT(self, y: np.ndarray) -> np.ndarray:
         """``Πᵀ y`` for every column."""
@@ -164,54 +192,75 @@ class _Obligations:
         z = y * self.inv
         return bm.LT @ z + bm.A_U_cols @ (self.corr * z[bm.U_rows])
 
+    def PiT_owing(self, y_d: np.ndarray, inv_d, rows_too: bool) -> np.ndarray:
+        """``Πᵀ y`` for a ``y`` that is zero outside the owing rows (``y_d`` its owing rows): on every
+        node, or (``rows_too``) on the owing nodes only."""
+        bm = self.bm
+        if self.inv is None:
+            return (bm.PiT_dd if rows_too else bm.PiT_d) @ y_d
+        z = y_d * inv_d
+        if rows_too:
+            return bm.LT_dd @ z + bm.A_U_cols_dd @ (self.corr * z[bm.U_rows_d])
+        return bm.LT_d @ z + bm.A_U_cols @ (self.corr * z[bm.U_rows_d])
+
 
 # ============================================================================ the clearing
 def _fictitious_default(ob: _Obligations, e, start, alpha, beta, tol):
     """Fictitious default rounds on every column, each round solved by vectorised sweeps.
 
-    ``start`` (n, k) is the warm start of each column (``p̄`` for a cold start: the same thing).
-    Returns ``(payments, received, defaulted, rounds, residual, converged, hard)``.
+    ``start`` (n, k) is the warm start of each column (``p̄`` itself for a cold start: the same
+    thing). The rounds and sweeps read only the rows of the nodes that owe something (no other node
+    can default). Returns ``(payments, assets, defaulted, rounds, residual, converged, hard)``.
     """
+    bm = ob.bm
     pbar = ob.pbar
     n, k = pbar.shape
-    c = ob.PiT(pbar)
+    owe = bm.owe
+    c = ob.c
+    pd_, ed, cd = pbar[owe], e[owe], c[owe]
+    inv_d = None if ob.inv is None else ob.inv[owe]
     # the weights of the componentwise stopping rule (exposure.clearing._solvers.residual_weights)
-    w = np.maximum(pbar, np.maximum(OBLIGATION_FLOOR, _ROUNDING * (np.abs(e) + c) / tol))
+    w = np.maximum(pd_, np.maximum(OBLIGATION_FLOOR, _ROUNDING * (np.abs(ed) + cd) / tol))
     inv_goal = 2.0 / (tol * w)
-    thresh = pbar * (1.0 - tol)
+    thresh = pd_ * (1.0 - tol)
     warm = not (start is pbar)
-    received = ob.PiT(start) if warm else c
-    b_full = pbar - alpha * e - beta * c
-    s = np.zeros((n, k))
-    t = np.zeros((n, k))
-    in_d = np.zeros((n, k), bool)
-    rounds = np.zeros((n, k), np.int64)
+    received = ob.PiT(start)[owe] if warm else cd
+    b_full = pd_ - alpha * ed - beta * cd
+    nd = len(owe)
+    s = np.zeros((nd, k))
+    t = np.zeros((nd, k))
+    in_d = np.zeros((nd, k), bool)
+    rounds = np.zeros((nd, k), np.int64)
     count = np.zeros(k, np.int64)
     live = np.ones(k, bool)
     hard = np.zeros(k, bool)
     sweeps_total = 0
+    any_default = False
     while True:
-        new = ~in_d & (e + received < thresh) & live
+        new = ~in_d & (ed + received < thresh) & live
         live &= new.any(axis=0)
         if not live.any():
             break
+        any_default = True
         count += live
-        rounds[new] = np.broadcast_to(count, (n, k))[new]
+        rounds[new] = np.broadcast_to(count, (nd, k))[new]
         in_d |= new
         if warm:
-            s[new] = (pbar - start)[new]
-            t = ob.PiT(s)
+            s[new] = (pd_ - start[owe])[new]
+            t = ob.PiT_owing(s, inv_d, True)
         solving = live.copy()
         prev = np.full(k, np.inf)
         last_rate = np.ones(k)
         sweeps = 0
-        while solving.any():
-            cand = np.where(in_d, np.clip(b_full + beta * t, 0.0, pbar), 0.0)
+        while True:
+            cand = b_full + beta * t
+            np.maximum(cand, 0.0, out=cand)
+            np.minimum(cand, pd_, out=cand)
+            cand[~in_d] = 0.0
             delta = np.max(np.abs(cand - s) * inv_goal, axis=0, initial=0.0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rate = np.where((prev > 0) & (prev < np.inf), delta / prev, 1.0)
-            r2 = np.maximum(rate, last_rate)
-            with np.errstate(divide="ignore", invalid="ignore"):
+                r2 = np.maximum(rate, last_rate)
                 small = (delta == 0.0) | ((delta <= 1.0) & (r2 < 1.0) & (delta * r2 / (1.0 - r2) <= 1.0))
             solving &= ~small
             if not solving.any():
@@ -223,18 +272,30 @@ def _fictitious_default(ob: _Obligations, e, start, alpha, beta, tol):
             s = np.where(solving, cand, s)
             last_rate = np.where(solving, rate, last_rate)
             prev = np.where(solving, delta, prev)
-            t = ob.PiT(s)
+            t = ob.PiT_owing(s, inv_d, True)
             sweeps += 1
             sweeps_total += 1
-        received = np.maximum(c - t, 0.0)
-    # _finish: the clearing map at the final p, its residual and the default set
-    p = pbar - s
-    assets = e + received
-    defaulted = assets < thresh
-    phi = np.minimum(np.where(defaulted, alpha * e + beta * received, pbar), pbar)
-    residual = np.max(np.abs(phi - p) * (1.0 / w), axis=0, initial=0.0)
-    rounds = np.where(defaulted, np.maximum(rounds, 1), 0)
-    return p, assets, defaulted, rounds, residual, residual <= tol, hard
+        received = np.maximum(cd - t, 0.0)
+    # _finish: the clearing map at the final p, its residual and the default set (only an owing
+    # node can be in default: elsewhere p̄ = 0 and the assets are ≥ 0)
+    defaulted = np.zeros((n, k), bool)
+    rounds_full = np.zeros((n, k), np.int64)
+    if any_default:
+        p = np.array(pbar)
+        p[owe] -= s
+        received_full = np.maximum(c - ob.PiT_owing(s, inv_d, False), 0.0)
+        received = received_full[owe]
+    else:
+        p = np.array(pbar)
+        received_full = c
+        received = cd
+    assets = e + received_full
+    dd = (ed + received) < thresh
+    defaulted[owe] = dd
+    phi = np.minimum(np.where(dd, alpha * ed + beta * received, pd_), pd_)
+    residual = np.max(np.abs(phi - p[owe]) * (1.0 / w), axis=0, initial=0.0)
+    rounds_full[owe] = np.where(dd, np.maximum(rounds, 1), 0)
+    return p, assets, defaulted, rounds_full, residual, residual <= tol, hard
 
 
 def _available(bm: BlockModel, e):
@@ -264,22 +325,33 @@ def clear_block(bm: BlockModel, ob: _Obligations, e, start, *, alpha, beta, tol)
     b = _available(bm, e)
     if by_node:
         start = ob.pbar                               # later passes start cold (clear_bearing)
-    out = dict(payments=np.empty((n, k)), assets=np.empty((n, k)), defaulted=np.empty((n, k), bool),
-               rounds=np.empty((n, k), np.int64), converged=np.empty(k, bool), hard=np.zeros(k, bool),
-               buffer_used=np.zeros((n, k)), e_cur=e.copy(), e_clear=np.empty((n, k)))
-    used = out["buffer_used"]
-    e_cur = out["e_cur"]
-    cols = np.arange(k)
-    passes = 0
+    clear_in = e + b
+    p, assets, dflt, rounds, resid, ok, hard = _fictitious_default(ob, clear_in, start, alpha, beta, tol)
+    own = assets - b
+    used = np.minimum(np.maximum(ob.pbar - own, 0.0), b)
+    out = dict(payments=p, assets=own, defaulted=dflt, rounds=rounds, converged=ok, hard=hard,
+               buffer_used=used, e_cur=e, e_clear=clear_in)
+    if not by_node:
+        return out
+    change = np.max(used, axis=0, initial=0.0)           # from no draw
+    out["converged"] = ok & ~((change > goal) & ok)
+    go = (change > goal) & ok & ~hard & (1 < MAX_PASSES)
+    if not go.any():
+        return out
+    out = {name: np.array(v) for name, v in out.items()}   # own copies: columns are updated below
+    used, e_cur = out["buffer_used"], out["e_cur"]
+    cols = np.arange(k)[go]
+    passes = 1
     while True:
         passes += 1
-        sub = ob if len(cols) == k else ob.take(cols)
-        ec, bc = e_cur[:, cols], b[:, cols]
-        clear_in = ec + bc
-        st = sub.pbar if start is ob.pbar else start[:, cols]
-        p, assets, dflt, rounds, resid, ok, hard = _fictitious_default(sub, clear_in, st, alpha, beta, tol)
+        losses = bm.A_provider @ used[bm.provider_rows][:, cols]
+        e_cur[:, cols] = np.maximum(e[:, cols] - losses, 0.0)
+        sub = ob.take(cols)
+        bc = b[:, cols]
+        clear_in = e_cur[:, cols] + bc
+        p, assets, dflt, rounds, resid, ok, hard = _fictitious_default(sub, clear_in, sub.pbar, alpha, beta, tol)
         own = assets - bc
-        new_used = np.clip(sub.pbar - own, 0.0, bc)
+        new_used = np.minimum(np.maximum(sub.pbar - own, 0.0), bc)
         change = np.max(np.abs(new_used - used[:, cols]), axis=0, initial=0.0)
         out["payments"][:, cols] = p
         out["assets"][:, cols] = own
@@ -289,32 +361,35 @@ def clear_block(bm: BlockModel, ob: _Obligations, e, start, *, alpha, beta, tol)
         used[:, cols] = new_used
         out["hard"][cols] = hard
         # clear_bearing: converged unless the draws still moved after the last pass
-        out["converged"][cols] = ok & ~(by_node & (change > goal[cols]) & ok)
-        go = by_node & (change > goal[cols]) & ok & ~hard & (passes < MAX_PASSES)
+        out["converged"][cols] = ok & ~((change > goal[cols]) & ok)
+        go = (change > goal[cols]) & ok & ~hard & (passes < MAX_PASSES)
         if not go.any():
-            break
+            return out
         cols = cols[go]
-        losses = bm.A_provider @ used[bm.provider_rows][:, cols]
-        e_cur[:, cols] = np.maximum(e[:, cols] - losses, 0.0)
-    return out
 
 
 # ============================================================================ the loop
-def _impact(model, Q, df):
-    """:func:`exposure.defi._model.price_impact` on every column."""
-    eff = model.depth[:, None] * df
-    s, a = model.slippage[:, None], model.exponent[:, None]
-    active = np.isfinite(eff) & np.isfinite(s) & (Q > 0)
+def _impact(bm, Q, df):
+    """:func:`exposure.defi._model.price_impact` on every column (rows with a depth and a slippage only)."""
+    model = bm.model
     out = np.zeros_like(Q)
+    rows = bm.impact_rows
+    if not len(rows):
+        return out
+    q = Q[rows]
+    eff = model.depth[rows, None] * df[rows]
+    s, a = model.slippage[rows, None], model.exponent[rows, None]
+    active = np.isfinite(eff) & (q > 0)
     if not active.any():
         return out
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        val = np.where(eff > 0, s * (Q / np.where(eff > 0, eff, 1.0)) ** a, 1.0)
-    return np.where(active, np.minimum(1.0, val), out)
+        val = np.where(eff > 0, s * (q / np.where(eff > 0, eff, 1.0)) ** a, 1.0)
+    out[rows] = np.where(active, np.minimum(1.0, val), 0.0)
+    return out
 
 
-def _market(model, r, Q, pf, df):
-    return r * pf * (1.0 - _impact(model, Q, df))
+def _market(bm, r, Q, pf, df):
+    return r * pf * (1.0 - _impact(bm, Q, df))
 
 
 def _den_factor(model, m):
@@ -403,10 +478,10 @@ def run_block(bm: BlockModel, shock: dict, *, alpha, beta, tol, max_iter):
     forged, df = shock["forged"], shock["depth_factor"]
     r = fundamental / (1.0 + forged)
     Q = np.zeros((n, k))
-    m = _market(model, r, Q, pf, df)
+    m = _market(bm, r, Q, pf, df)
     if has_den:
         r = r * _den_factor(model, m)
-        m = _market(model, r, Q, pf, df)
+        m = _market(bm, r, Q, pf, df)
     S = dict(m=m, r=r, Q=Q, C=np.repeat(model.C0[:, None], k, axis=1), D=np.repeat(model.D0[:, None], k, axis=1),
              repaid=np.zeros((P, k)), seized=np.zeros((P, k)), p=None, e_prev=None, factors=None,
              default_round=np.zeros((n, k), np.int64), fundamental=fundamental, pf=pf, forged=forged, df=df,
@@ -443,10 +518,10 @@ def run_block(bm: BlockModel, shock: dict, *, alpha, beta, tol, max_iter):
         dr = S["default_round"]
         dr = np.where(dflt & (dr == 0), it, dr)
         r_new = np.minimum(r, _redemption(model, p_new, S["forged"], S["fundamental"], pbar, m))
-        m_new = np.minimum(m, _market(model, r_new, Q, S["pf"], S["df"]))
+        m_new = np.minimum(m, _market(bm, r_new, Q, S["pf"], S["df"]))
         if has_den:
             r_new = np.minimum(r_new, _redemption(model, p_new, S["forged"], S["fundamental"], pbar, m_new))
-            m_new = np.minimum(m_new, _market(model, r_new, Q, S["pf"], S["df"]))
+            m_new = np.minimum(m_new, _market(bm, r_new, Q, S["pf"], S["df"]))
         residual = np.maximum(np.max(np.abs(m_new - m), axis=0, initial=0.0),
                               np.max(np.abs(r_new - r), axis=0, initial=0.0))
         if S["p"] is not None:
