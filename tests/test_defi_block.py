@@ -183,10 +183,12 @@ def assert_methods_agree(net, block, **kw):
     Counts, rounds, default rounds, default and impairment sets exactly. Amounts to 1e-9 of the
     size of the balance sheets: the loop stops when no price ratio and no payment (relative to its
     obligation) moves by more than tol = 1e-9 in a round, so two solutions of the same fixed point
-    are only known to agree to about tol times the amounts involved. (They agree far closer: the
-    vectorised rounds do the same arithmetic, and the round systems of the single clearing are
-    solved exactly by LU where the block sweeps them to within tol/100 of the fixed point; the
-    differences measured are below 1e-14 of the scale.) Residuals to 1e-11 (1% of tol).
+    are only known to agree to about tol times the amounts involved. (They agree closer: the
+    vectorised rounds do the same arithmetic, except that the round systems of the single clearing
+    are solved exactly by LU where the block sweeps them to within tol/100 of the fixed point; over
+    4,140 random draws on these networks the largest difference measured was 9.4e-11 of the
+    scale, on the cyclic networks, and below 1e-14 on the acyclic DeFi graph.) Residuals to 1e-11
+    (1% of tol).
     """
     vec = solve_block(net, block, method="vectorised", **kw)
     ref = solve_block(net, block, method="loop", **kw)
