@@ -275,7 +275,7 @@ def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_inpu
         s = pd.Series(ids)
         dup = s.duplicated(keep="first").to_numpy() & ok
         first = {}
-        for i in np.flatnonzero(s.duplicated(keep=False).to_numpy() & ok):
+        for i in (np.flatnonzero(s.duplicated(keep=False).to_numpy() & ok) if dup.any() else ()):
             first.setdefault(ids[i], i)
         for i in np.flatnonzero(dup):
             col.add(("nodes", "id", "duplicate"), Problem(
@@ -397,19 +397,22 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
             # resolve each category once, then map the codes
             cats = col_r.cat.categories
             k = len(node_index)
-            if len(cats) >= k and cats[:k].equals(node_index):
+            raw_codes = col_r.cat.codes.to_numpy()
+            if len(cats) >= k and (cats is node_index or cats[:k].equals(node_index)):
                 # the readers' categories: the node ids, then the unknown values (hashed already)
-                cat_pos = np.full(len(cats), -1, dtype=np.int64)
-                cat_pos[:k] = np.arange(k)
-                if len(cats) > k:
+                if len(cats) == k:
+                    codes = raw_codes  # already codes of node_index, -1 where missing
+                else:
+                    cat_pos = np.full(len(cats), -1, dtype=np.int64)
+                    cat_pos[:k] = np.arange(k)
                     cat_pos[k:] = node_index.get_indexer(cats[k:].astype(object))
+                    codes = np.where(raw_codes >= 0, cat_pos[np.maximum(raw_codes, 0)], -1)
             else:
                 cat_pos = node_index.get_indexer(cats.astype(object))
-            raw_codes = col_r.cat.codes.to_numpy()
-            codes = np.where(raw_codes >= 0, cat_pos[np.maximum(raw_codes, 0)] if len(cat_pos) else -1, -1)
+                codes = np.where(raw_codes >= 0, cat_pos[np.maximum(raw_codes, 0)] if len(cat_pos) else -1, -1)
         else:
             codes = node_index.get_indexer(np.asarray(vals, dtype=object))
-        codes = np.asarray(codes, dtype=np.int64)
+        codes = np.asarray(codes)
         for i in np.flatnonzero(codes < 0):
             v = vals[i]
             if _is_missing(v) or isinstance(v, float) and math.isnan(v):
@@ -420,8 +423,10 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
                 msg = f"Field {r!r} of {kind} {names(i)!r} refers to unknown node {v!r}."
             col.add(("edges", r, "error"), Problem("error", msg, table="edges", row=int(rows[i]), field=r,
                                                    node=names(i)))
-        ok &= codes >= 0
-        out[r] = pd.Categorical.from_codes(np.where(codes >= 0, codes, -1).astype(np.int32), dtype=dtype)
+        valid = codes >= 0
+        ok &= valid
+        codes = codes.astype(np.int32, copy=False) if valid.all() else np.where(valid, codes, -1).astype(np.int32)
+        out[r] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
     a, b = (np.asarray(out[spec.refs[0]].codes), np.asarray(out[spec.refs[1]].codes))
     for i in np.flatnonzero((a == b) & (a >= 0)):
         col.add(("edges", spec.refs[0], "self"), Problem(
@@ -466,7 +471,8 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
                 f"Got {_describe(vals[i])} instead.", table="edges", row=int(rows[i]), field=f, node=names(i)))
             ok[i] = False
         out[f] = vals
-    table = pd.DataFrame(out, index=pd.Index(rows, name="edge"))
+    index = sub.index.rename("edge") if isinstance(sub.index, pd.RangeIndex) else pd.Index(rows, name="edge")
+    table = pd.DataFrame(out, index=index, copy=False)
     for c in sub.columns:
         if c not in spec.fields and c != "kind" and c not in out:
             v = sub[c]
@@ -480,17 +486,25 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
 def _duplicate_claims(col: _Collector, a, b, ok, rows, n: int, names) -> None:
     """Warn about claims between the same debtor and creditor (they are summed).
 
-    A sparse pattern with duplicates summed tells cheaply whether there are any;
-    only then are the repeated pairs grouped (sorting, no per-pair scan).
+    A (debtor, creditor) key that strictly increases (an export sorted by debtor, then creditor)
+    has none; otherwise a sparse pattern with duplicates summed tells cheaply whether there are
+    any; only then are the repeated pairs grouped (sorting, no per-pair scan).
     """
-    sel = np.flatnonzero(ok)
-    if len(sel) < 2:
+    every = bool(ok.all())
+    sel = None if every else np.flatnonzero(ok)
+    m = len(ok) if every else len(sel)
+    if m < 2:
         return
-    pattern = sp.csr_array((np.ones(len(sel), np.int32), (a[sel], b[sel])), shape=(max(n, 1), max(n, 1)))
+    aa, bb = (a, b) if every else (a[sel], b[sel])
+    key = aa.astype(np.int64) * max(n, 1) + bb
+    if (key[1:] > key[:-1]).all():
+        return  # sorted by debtor, then creditor (as exports often are), without a repeated pair
+    pattern = sp.csr_array((np.ones(m, np.int8), (aa, bb)), shape=(max(n, 1), max(n, 1)))
     pattern.sum_duplicates()
-    if pattern.nnz == len(sel):
+    if pattern.nnz == m:
         return
-    key = a[sel].astype(np.int64) * max(n, 1) + b[sel]
+    if sel is None:
+        sel = np.arange(m)
     dup = pd.Series(key).duplicated(keep=False).to_numpy()
     pos = sel[dup]
     order = np.argsort(key[dup], kind="stable")
@@ -512,6 +526,25 @@ def _duplicate_claims(col: _Collector, a, b, ok, rows, n: int, names) -> None:
         col._counts[tag] = col._counts.get(tag, 0) + rest
 
 
+def _edge_kinds(edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, codes)``: the edge kinds as written (a missing kind is ``"claim"``) and each row's
+    position among ``values``, so that ``values[codes]`` is the kind of every row. A categorical
+    column (the Arrow readers) is judged once per category, not once per row."""
+    m = len(edges)
+    if "kind" not in edges.columns:
+        return np.array(["claim"], dtype=object), np.zeros(m, np.intp)  # every edge is a claim
+    raw = edges["kind"]
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        cats = raw.cat.categories.to_numpy(dtype=object)
+        values = np.append(np.where(text_masks(cats)[0], "claim", cats) if len(cats) else cats, "claim")
+        codes = raw.cat.codes.to_numpy().astype(np.intp)
+        codes[codes < 0] = len(cats)
+        return values.astype(object), codes
+    kinds = raw.to_numpy(dtype=object)
+    kinds = np.where(text_masks(raw)[0], "claim", kinds) if m else kinds
+    return kinds.astype(object), np.arange(m, dtype=np.intp)
+
+
 def build_tables(nodes: pd.DataFrame, edges: pd.DataFrame | None, *, version: int = 1,
                  text_input: bool = False):
     """Validate a node and an edge table.
@@ -531,17 +564,10 @@ def build_tables(nodes: pd.DataFrame, edges: pd.DataFrame | None, *, version: in
     asset_mask = (known["kind"] == "asset").to_numpy()
     if edges is None:
         edges = pd.DataFrame({"kind": pd.Series([], dtype=object)})
-    if "kind" not in edges.columns:
-        kinds = None  # every edge is a claim
-    else:
-        kinds = edges["kind"].to_numpy(dtype=object)
-        kinds = np.where(text_masks(edges["kind"])[0], "claim", kinds) if len(kinds) else kinds
+    kind_values, kind_codes = _edge_kinds(edges)
     tables = {}
     for kind, spec in EDGE_KINDS.items():
-        if kinds is None:
-            mask = np.full(len(edges), kind == "claim")
-        else:
-            mask = kinds == kind
+        mask = (kind_values == kind)[kind_codes]
         if mask.any() and spec.version > version:
             for i in np.flatnonzero(mask):
                 col.add(("edges", "kind", "version"), Problem(
@@ -569,11 +595,12 @@ def build_tables(nodes: pd.DataFrame, edges: pd.DataFrame | None, *, version: in
                 table[r] = pd.Categorical.from_codes(recoded[r][keep].astype(np.int32), dtype=dtype)
             tables[name] = table
     known = set(EDGE_KINDS)
-    for i in (np.flatnonzero(~np.isin(kinds, list(known))) if kinds is not None else ()):
+    for i in np.flatnonzero(~np.isin(kind_values, list(known))[kind_codes]):
         allowed = ", ".join(k for k, s in EDGE_KINDS.items() if s.version <= max(version, 1))
         col.add(("edges", "kind", "unknown"), Problem(
             "error", f"Field 'kind' of edge number {edges.index[i]} must be one of {allowed}. "
-            f"Got {_describe(kinds[i])} instead.", table="edges", row=int(edges.index[i]), field="kind"))
+            f"Got {_describe(kind_values[kind_codes[i]])} instead.", table="edges", row=int(edges.index[i]),
+            field="kind"))
     return node_table, tables, col.finish()
 
 

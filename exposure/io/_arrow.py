@@ -16,6 +16,9 @@ form from its row groups read in parallel) and turn it into the frame that
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -32,48 +35,69 @@ def _id_index(node_ids) -> pd.Index:
     return pd.Index(pd.unique(ids), dtype=object)
 
 
-def reference_categorical(column: pa.ChunkedArray, lookup: pd.Index) -> pd.Categorical:
+def _distinct_dictionaries(column: pa.ChunkedArray):
+    """``(dictionaries, which)``: the distinct dictionaries of a dictionary-encoded column and, for
+    each chunk, the position of its dictionary among them. A Parquet reader hands every batch of a
+    row group the same dictionary buffer, so a file of R row groups has R dictionaries however many
+    batches it is read in; the CSV reader has one per block."""
+    seen: dict[tuple, int] = {}
+    dictionaries, which = [], []
+    for chunk in column.chunks:
+        d = chunk.dictionary
+        bufs = d.buffers()
+        key = (d.type, len(d), d.offset, *(b.address if b is not None else 0 for b in bufs))
+        if key not in seen:
+            seen[key] = len(dictionaries)
+            dictionaries.append(d)
+        which.append(seen[key])
+    return dictionaries, which
+
+
+def reference_categorical(column: pa.ChunkedArray, lookup: pd.Index, ids: pa.Array | None = None) -> pd.Categorical:
     """A node-reference column as a categorical over ``lookup`` (the node ids) and any unknown values.
 
     The categories are the node ids followed by the values that are not node ids (each once); a
-    missing value (Arrow null) has code -1.
+    missing value (Arrow null) has code -1. The distinct dictionaries of the column (one per
+    Parquet row group or CSV block) are concatenated and looked up among the node ids in one
+    :func:`pyarrow.compute.index_in` call, so the node ids are hashed once per column and each
+    dictionary entry probed once; the row codes are then mapped through that lookup. ``ids`` is
+    ``lookup`` as an Arrow string array (made here when not given).
     """
-    ids = pa.array(lookup.to_numpy(dtype=object), type=pa.string())
-    extras: dict[str, int] = {}
-    parts = []
+    if ids is None:
+        ids = pa.array(lookup.to_numpy(dtype=object), type=pa.string())
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
-    if column.num_chunks > 1:
-        # one dictionary for every chunk: the node ids are hashed once per column, not per chunk
-        column = column.unify_dictionaries()
-    looked_up = None
-    for chunk in column.chunks:
-        dictionary = chunk.dictionary
-        if not pa.types.is_string(dictionary.type) and not pa.types.is_large_string(dictionary.type):
-            # a reference column of numbers or booleans (a Parquet file written with the wrong
-            # type): the values are not node ids; keep them as they are for the messages
-            return _python_values(column)
-        if looked_up is None:  # every chunk has the same dictionary (unified above)
-            pos = pc.fill_null(pc.index_in(dictionary, value_set=ids), -1).to_numpy(zero_copy_only=False)
-            pos = pos.astype(np.int64)
-            unknown = np.flatnonzero(pos < 0)
-            if len(unknown):
-                words = dictionary.take(pa.array(unknown)).to_pylist()
-                for k, w in zip(unknown, words):
-                    pos[k] = extras.setdefault(w, len(lookup) + len(extras))
-            looked_up = pos
-        pos = looked_up
+    value_type = column.type.value_type
+    if not pa.types.is_string(value_type) and not pa.types.is_large_string(value_type):
+        # a reference column of numbers or booleans (a Parquet file written with the wrong
+        # type): the values are not node ids; keep them as they are for the messages
+        return _python_values(column)
+    dictionaries, which = _distinct_dictionaries(column)
+    extras: dict[str, int] = {}
+    if dictionaries:
+        words = pa.concat_arrays([d.cast(pa.string()) for d in dictionaries]) if len(dictionaries) > 1 \
+            else dictionaries[0].cast(pa.string())
+        pos = pc.fill_null(pc.index_in(words, value_set=ids), -1).to_numpy(zero_copy_only=False).astype(np.int32)
+        unknown = np.flatnonzero(pos < 0)
+        if len(unknown):
+            for k, w in zip(unknown, words.take(pa.array(unknown)).to_pylist()):
+                pos[k] = extras.setdefault(w, len(lookup) + len(extras))
+        bounds = np.cumsum([0] + [len(d) for d in dictionaries])
+    codes = np.empty(len(column), np.int32)
+    at = 0
+    for chunk, w in zip(column.chunks, which):
+        part = pos[bounds[w]:bounds[w + 1]]
         idx = chunk.indices.to_numpy(zero_copy_only=False)
+        out = codes[at:at + len(chunk)]
         if chunk.null_count:
             valid = chunk.indices.is_valid().to_numpy(zero_copy_only=False)
-            codes = np.full(len(chunk), -1, np.int32)
-            codes[valid] = pos[idx[valid].astype(np.int64)]
-        else:
-            codes = pos[idx].astype(np.int32) if len(idx) else np.zeros(0, np.int32)
-        parts.append(codes)
-    codes = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+            out[:] = -1
+            out[valid] = part[idx[valid].astype(np.int64)]
+        elif len(idx):
+            np.take(part, idx, out=out)
+        at += len(chunk)
     categories = lookup.append(pd.Index(list(extras), dtype=object)) if extras else lookup
-    return pd.Categorical.from_codes(codes, categories=categories)
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories, ordered=False), validate=False)
 
 
 def number_column(column: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray | np.ndarray:
@@ -107,28 +131,47 @@ def _text(column: pa.ChunkedArray):
     return pd.Series(column.to_pandas(), copy=False)
 
 
-def to_frame(table: pa.Table, *, numbers=(), refs=(), text=(), node_ids=None) -> pd.DataFrame:
+def _categorical_text(column: pa.ChunkedArray) -> pd.Categorical:
+    """A dictionary-encoded text column of few distinct values (an edge's ``kind``) as a categorical:
+    one code per row, no Python string per row; a null has code -1."""
+    column = column.unify_dictionaries() if column.num_chunks > 1 else column
+    if column.num_chunks == 0:
+        return pd.Categorical.from_codes(np.zeros(0, np.int32), categories=pd.Index([], dtype=object))
+    words = column.chunks[0].dictionary.cast(pa.string()).to_pylist()
+    codes = np.concatenate([pc.fill_null(ch.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+                            for ch in column.chunks])
+    return pd.Categorical.from_codes(codes, categories=pd.Index(words, dtype=object))
+
+
+def to_frame(table: pa.Table, *, numbers=(), refs=(), text=(), node_ids=None, categorical=()) -> pd.DataFrame:
     """The frame of ``table`` for the validator (see the module notes).
 
     ``numbers``: columns of numeric schema fields; ``refs``: node-reference columns, resolved
-    against ``node_ids``; ``text``: text fields of the schema. A schema column of another type than
-    its field's (numbers in ``id``, text in ``amount``) is kept as Python values, named one by one
-    by the validator. Other columns are converted by Arrow's own rules (numbers, strings, booleans).
+    against ``node_ids`` (the columns in parallel threads: Arrow's lookups release the GIL);
+    ``text``: text fields of the schema; ``categorical``: text fields of few distinct values
+    (kinds, choices), kept as categoricals when read dictionary-encoded. A schema column of another
+    type than its field's (numbers in ``id``, text in ``amount``) is kept as Python values, named
+    one by one by the validator. Other columns are converted by Arrow's own rules (numbers,
+    strings, booleans).
     """
     lookup = _id_index(node_ids if node_ids is not None else [])
     data = {}
+    lookups = {}
     for name, column in zip(table.column_names, table.columns):
         t = column.type
         if name in refs and (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t)
                              or pa.types.is_null(t)):
             if pa.types.is_null(t):
                 column = column.cast(pa.string())
-            data[name] = reference_categorical(column, lookup)
+            lookups[name] = column
         elif name in numbers and (pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_null(t)):
             data[name] = number_column(column)
         elif name in refs or name in numbers or (name in text and not pa.types.is_dictionary(t)
                                                  and not pa.types.is_string(t) and not pa.types.is_large_string(t)):
             data[name] = _python_values(column)
+        elif pa.types.is_dictionary(t) and name in categorical and (pa.types.is_string(t.value_type)
+                                                                      or pa.types.is_large_string(t.value_type)):
+            data[name] = _categorical_text(column)
         elif pa.types.is_dictionary(t):
             data[name] = column.cast(t.value_type).to_pandas()
         elif pa.types.is_string(t) or pa.types.is_large_string(t):
@@ -139,5 +182,12 @@ def to_frame(table: pa.Table, *, numbers=(), refs=(), text=(), node_ids=None) ->
         else:
             data[name] = column.to_pandas().astype(object).where(lambda s: s.notna(), None) if column.null_count \
                 else column.to_pandas()
-    frame = pd.DataFrame(data, index=pd.RangeIndex(table.num_rows))
-    return frame[list(table.column_names)] if len(table.column_names) else frame
+    if lookups:
+        ids = pa.array(lookup.to_numpy(dtype=object), type=pa.string())
+        if len(lookups) == 1:
+            data.update({k: reference_categorical(v, lookup, ids) for k, v in lookups.items()})
+        else:
+            with ThreadPoolExecutor(max_workers=min(len(lookups), os.cpu_count() or 1)) as pool:
+                done = {k: pool.submit(reference_categorical, v, lookup, ids) for k, v in lookups.items()}
+                data.update({k: f.result() for k, f in done.items()})
+    return pd.DataFrame({c: data[c] for c in table.column_names}, index=pd.RangeIndex(table.num_rows), copy=False)

@@ -40,7 +40,8 @@ from ..network import ExposureNetwork
 from ..schema import EDGE_KINDS, NODE_CHOICES, NODE_FIELDS, NODE_REFERENCES
 
 __all__ = ["read_csv_graph", "csv_paths", "read_csv_table", "line_numbers", "graph_from_tables", "NODE_TEXT", "NODE_NUMBERS",
-           "EDGE_REFS", "EDGE_NUMBERS", "EDGE_TEXT"]
+           "EDGE_REFS", "EDGE_NUMBERS", "EDGE_TEXT",
+           "NODE_CATEGORIES", "EDGE_CATEGORIES"]
 
 #: Columns of the node and edge tables by how they are read (from the tables of exposure.schema).
 NODE_TEXT = ("id", "kind", "label", *NODE_REFERENCES, *NODE_CHOICES)
@@ -48,6 +49,9 @@ NODE_NUMBERS = tuple(NODE_FIELDS)
 EDGE_REFS = tuple(sorted({r for k in EDGE_KINDS.values() for r in k.refs}))
 EDGE_NUMBERS = tuple(sorted({f for k in EDGE_KINDS.values() for f in (*k.amounts, *k.fractions)}))
 EDGE_TEXT = tuple(sorted({"kind", *(f for k in EDGE_KINDS.values() for f in k.choices)}))
+#: Text columns of few distinct values, read dictionary-encoded and kept as categoricals.
+NODE_CATEGORIES = ("kind", *NODE_CHOICES)
+EDGE_CATEGORIES = EDGE_TEXT
 
 
 def csv_paths(source) -> tuple[str, str]:
@@ -177,11 +181,11 @@ def _arrow_kept(t: pa.DataType, nulls: int) -> bool:
         or pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
-def _read_arrow(path: str, cols: list[str], text, refs, numbers, node_ids) -> pd.DataFrame:
+def _read_arrow(path: str, cols: list[str], text, refs, numbers, node_ids, categories=()) -> pd.DataFrame:
     """The Arrow read of :func:`read_csv_table`; raises ``pyarrow.ArrowInvalid`` for any input the
     pandas parser must judge."""
     types = {c: pa.string() for c in cols if c in text}
-    types.update({c: pa.dictionary(pa.int32(), pa.string()) for c in refs})
+    types.update({c: pa.dictionary(pa.int32(), pa.string()) for c in (*refs, *categories) if c in cols})
     types.update({c: pa.float64() for c in cols if c in numbers and c not in types})
 
     def read(column_types, include=None):
@@ -203,10 +207,10 @@ def _read_arrow(path: str, cols: list[str], text, refs, numbers, node_ids) -> pd
         for c in redo:
             table = table.set_column(cols.index(c), c, again.column(c))
     numbers = [c for c in cols if c in numbers]
-    return to_frame(table, numbers=numbers, refs=refs, node_ids=node_ids)
+    return to_frame(table, numbers=numbers, refs=refs, node_ids=node_ids, categorical=categories)
 
 
-def read_csv_table(path: str, *, text=(), refs=(), node_ids=None, numbers=()) -> pd.DataFrame:
+def read_csv_table(path: str, *, text=(), refs=(), node_ids=None, numbers=(), categories=()) -> pd.DataFrame:
     """Read one CSV file; every cell kept as written (no NA guessing), errors as GraphFormatError.
 
     Columns in ``text`` are read as strings; ``numbers`` (numeric fields of the
@@ -224,7 +228,7 @@ def read_csv_table(path: str, *, text=(), refs=(), node_ids=None, numbers=()) ->
                            path, "line 1")
     refs = [c for c in cols if c in refs]
     try:
-        return _read_arrow(path, cols, text, refs, numbers, node_ids if node_ids is not None else [])
+        return _read_arrow(path, cols, text, refs, numbers, node_ids if node_ids is not None else [], categories)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, ValueError):
         pass  # the pandas parser gives the result or the exact error
     return _read_pandas(path, cols, text, refs, node_ids)
@@ -309,9 +313,10 @@ def _empty_to_missing(frame: pd.DataFrame, keep: set) -> pd.DataFrame:
 def read_csv_graph(source, *, strict: bool = True):
     """Read a CSV graph (directory or pair); return ``(network, problems)``."""
     nodes_path, edges_path = csv_paths(source)
-    nodes = read_csv_table(nodes_path, text=NODE_TEXT, numbers=NODE_NUMBERS)
+    nodes = read_csv_table(nodes_path, text=NODE_TEXT, numbers=NODE_NUMBERS, categories=NODE_CATEGORIES)
     ids = nodes["id"].to_numpy(dtype=object) if "id" in nodes.columns else np.zeros(0, dtype=object)
-    edges = read_csv_table(edges_path, refs=EDGE_REFS, node_ids=ids, text=EDGE_TEXT, numbers=EDGE_NUMBERS)
+    edges = read_csv_table(edges_path, refs=EDGE_REFS, node_ids=ids, text=EDGE_TEXT, numbers=EDGE_NUMBERS,
+                           categories=EDGE_CATEGORIES)
     nodes = _empty_to_missing(nodes, set())
     edge_fields = {f for s in EDGE_KINDS.values() for f in s.fields}
     edges = _empty_to_missing(edges, edge_fields - set(EDGE_REFS))

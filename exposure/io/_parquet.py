@@ -29,7 +29,8 @@ from ._arrow import to_frame
 from ._atomic import atomic_write
 from ._common import format_error
 from ._convert import to_frames
-from ._csv import EDGE_NUMBERS, EDGE_REFS, EDGE_TEXT, NODE_NUMBERS, NODE_TEXT, graph_from_tables
+from ._csv import (EDGE_CATEGORIES, EDGE_NUMBERS, EDGE_REFS, EDGE_TEXT, NODE_CATEGORIES, NODE_NUMBERS, NODE_TEXT,
+                   graph_from_tables)
 from ..exceptions import InvalidParameterError
 from ..network import ExposureNetwork
 
@@ -69,7 +70,9 @@ def parquet_paths(source) -> tuple[str, str]:
 def _read_table(path: str, dictionary=()) -> pa.Table:
     try:
         pf = pq.ParquetFile(path)
-        present = [c for c in dictionary if c in pf.schema_arrow.names]
+        schema = pf.schema_arrow
+        present = [c for c in dictionary if c in schema.names
+                   and (pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
         return pq.read_table(path, use_threads=True, read_dictionary=present or None)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as err:
         if isinstance(err, FileNotFoundError):
@@ -96,14 +99,14 @@ def _metadata(table: pa.Table, path: str) -> dict:
 def read_parquet_graph(source, *, strict: bool = True):
     """Read a Parquet graph (directory or pair); return ``(network, problems)``."""
     nodes_path, edges_path = parquet_paths(source)
-    node_arrow = _read_table(nodes_path)
+    node_arrow = _read_table(nodes_path, NODE_CATEGORIES)
     meta = _metadata(node_arrow, nodes_path)
     meta.setdefault("name", Path(nodes_path).parent.name)
-    nodes = to_frame(node_arrow, numbers=NODE_NUMBERS, text=NODE_TEXT)
+    nodes = to_frame(node_arrow, numbers=NODE_NUMBERS, text=NODE_TEXT, categorical=NODE_CATEGORIES)
     del node_arrow
     ids = nodes["id"].to_numpy(dtype=object) if "id" in nodes.columns else np.zeros(0, dtype=object)
-    edges = to_frame(_read_table(edges_path, EDGE_REFS), numbers=EDGE_NUMBERS, refs=EDGE_REFS, text=EDGE_TEXT,
-                     node_ids=ids)
+    edges = to_frame(_read_table(edges_path, (*EDGE_REFS, *EDGE_CATEGORIES)), numbers=EDGE_NUMBERS, refs=EDGE_REFS,
+                     text=EDGE_TEXT, node_ids=ids, categorical=EDGE_CATEGORIES)
     for frame in (nodes, edges):
         for c in frame.columns:
             col = frame[c]
