@@ -71,11 +71,11 @@ References
 """
 
 from ._kernels import HAVE_NUMBA
-from ._methods import (METHODS, OPTIONS, VALUES, amplification, debtrank, differential_debtrank, economic_value,
+from ._methods import (METHODS, OPTIONS, PER_NODE, VALUES, amplification, debtrank, differential_debtrank, economic_value,
                        eigenvector, furfine, impact, impact_weights, katz, pagerank, vulnerability)
 from ._rank import rank
 from ._result import RankingResult
 
-__all__ = ["rank", "RankingResult", "METHODS", "OPTIONS", "VALUES", "impact_weights", "economic_value",
+__all__ = ["rank", "RankingResult", "METHODS", "OPTIONS", "PER_NODE", "VALUES", "impact_weights", "economic_value",
            "debtrank", "differential_debtrank", "furfine", "impact", "vulnerability", "amplification",
            "pagerank", "katz", "eigenvector", "HAVE_NUMBA"]

@@ -38,8 +38,13 @@ import scipy.sparse as sp
 
 from ..clearing import clear_vectors
 from ..defi import solve_system
+from ..executor import Executor
 from ..shocks import MarketShock
-from ._kernels import blocks, numba_kernels, seed_run, use_compiled
+from ._kernels import KERNEL_CHUNKS, blocks, numba_kernels, run_blocks, seed_run, use_compiled
+
+#: Seeds per block of the version-2 runs (one full solve each): small blocks, so that a few dozen
+#: seeds still spread over the workers.
+SYSTEM_BLOCK = 4
 
 __all__ = ["impact_scores", "system_impact_scores"]
 
@@ -79,7 +84,7 @@ def _impact_block(Pi, pbar, e, x, p0, E0, dflt0, alpha, beta, thr, goal, max_ite
         dE = E0[:, None] - np.maximum(0.0, A - pbar[:, None])
         dE[S, cols] = 0.0
         moved = (np.abs(P - p0[:, None]) > 0) | (np.abs(dE) > 0)
-        loss[a_:b_] = dE.sum(axis=0) + ext @ (p0[:, None] - P)
+        loss[a_:b_] = dE.sum(axis=0) + np.einsum("i,ij->j", ext, p0[:, None] - P)   # no BLAS: same sums in every mode
         newdef = (A < (pbar * thr)[:, None]) & ~dflt0[:, None]
         newdef[S, cols] = False
         n_def[a_:b_] = newdef.sum(axis=0)
@@ -90,14 +95,46 @@ def _impact_block(Pi, pbar, e, x, p0, E0, dflt0, alpha, beta, thr, goal, max_ite
     return loss, n_def, iters, residual, reached, done, vul
 
 
+_PER_SEED = (np.float64, np.int64, np.int64, np.float64, np.int64, np.bool_)   # loss, n_def, iters, residual, ...
+
+
+def _impact_part(shared, block: range):
+    """Impact of the seeds of one block, and the block's partial sum of every node's loss."""
+    s = shared
+    seeds = s["seeds"][block.start:block.stop]
+    if not s["compiled"]:
+        return _impact_block(s["Pi"], s["pbar"], s["e"], s["x"], s["p0"], s["E0"], s["dflt0"], s["alpha"],
+                             s["beta"], s["thr"], s["goal"], s["max_iter"], seeds, s["f"])
+    m, n = seeds.size, s["pbar"].size
+    loss, residual, n_def = np.zeros(m), np.zeros(m), np.zeros(m, np.int64)
+    iters, reached, done = np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.bool_)
+    chunks = max(1, min(m, KERNEL_CHUNKS))
+    vul_c = np.zeros((chunks, n))
+    numba_kernels().impact_many(seeds, s["f"], s["indptr"], s["indices"], s["data"], s["pbar"], s["e"], s["x"],
+                                s["p0"], s["ib0"], s["E0"], s["dflt0"], s["alpha"], s["beta"], s["thr"], s["goal"],
+                                s["max_pops"], chunks, loss, n_def, iters, residual, reached, done, vul_c)
+    return loss, n_def, iters, residual, reached, done, vul_c.sum(axis=0)
+
+
+def _sum_in_order(partials, n: int) -> np.ndarray:
+    """The blocks' partial sums added one after another, in block order (the same in every mode)."""
+    total = np.zeros(n)
+    for (part,) in partials:
+        total += part
+    return total
+
+
 def impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e-10, method="fictitious-default",
-                  max_iter=10_000, seeds=None, compiled: bool | None = None):
+                  max_iter=10_000, seeds=None, compiled: bool | None = None, executor: Executor | None = None):
     """Impact of each seed and the vulnerability of every node (see the module docstring).
 
     Returns a dict: ``loss, n_defaults, iterations, residual, reached, converged`` per seed,
     ``vulnerability`` per node (mean over the seeds other than the node), ``base`` (the
     :class:`ClearingVectors` of the base clearing). ``compiled`` as for
-    :func:`exposure.contagion._kernels.debtrank_seeds`.
+    :func:`exposure.contagion._kernels.debtrank_seeds`. The base clearing is computed here once;
+    the seeds run in the fixed blocks of :func:`~exposure.contagion._kernels.seed_blocks` on
+    ``executor`` (in process when None), and the vulnerability is the sum of the blocks' partial
+    sums in block order, so every result is the same in every mode.
     """
     n = network.n
     seeds = np.arange(n, dtype=np.int64) if seeds is None else np.asarray(seeds, dtype=np.int64)
@@ -115,29 +152,56 @@ def impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e-10, me
     thr = 1.0 - tol_c
     goal = tol_c * max(1.0, float(pbar.max(initial=0.0)))
     m = seeds.size
+    common = {"f": float(shock_size), "alpha": float(alpha), "beta": float(beta), "thr": thr, "goal": goal}
     if not use_compiled(compiled):
-        loss, n_def, iters, residual, reached, done, vul = _impact_block(
-            Pi, pbar, e, x, p0, E0, dflt0, alpha, beta, thr, goal, max(1, int(max_iter)), seeds, shock_size)
+        shared = {"compiled": False, "Pi": Pi, "pbar": pbar, "e": e, "x": x, "p0": p0, "E0": E0, "dflt0": dflt0,
+                  "max_iter": max(1, int(max_iter)), "seeds": seeds, **common}
+        inv = None
     else:
         run = seed_run(Pi, seeds, compact=False)
-        loss, residual, n_def, iters, reached, done = run.outputs(np.float64, np.float64, np.int64, np.int64,
-                                                                  np.int64, np.bool_)
-        vul_c = np.zeros((run.n_chunks, n))
-        max_pops = max(1, int(max_iter)) * max(n, 1)
-        perm = run.perm
-        numba_kernels().impact_many(run.seeds, float(shock_size), run.indptr, run.indices, run.data, pbar[perm],
-                                    e[perm], x[perm], p0[perm], ib0[perm], E0[perm], dflt0[perm], float(alpha),
-                                    float(beta), thr, goal, max_pops, run.n_chunks, loss, n_def, iters, residual,
-                                    reached, done, vul_c)
-        vul = vul_c.sum(axis=0)[run.inv]
+        perm, inv = run.perm, run.inv
+        shared = {"compiled": True, "seeds": run.seeds, "indptr": run.indptr, "indices": run.indices,
+                  "data": run.data, "pbar": pbar[perm], "e": e[perm], "x": x[perm], "p0": p0[perm],
+                  "ib0": ib0[perm], "E0": E0[perm], "dflt0": dflt0[perm], "max_pops": max(1, int(max_iter)) * max(n, 1),
+                  **common}
+    (loss, n_def, iters, residual, reached, done), partials = run_blocks(_impact_part, shared, m, _PER_SEED,
+                                                                         executor)
+    vul = _sum_in_order(partials, n)
+    if inv is not None:
+        vul = vul[inv]
     denom = max(m - 1, 1) if m == n else max(m, 1)
     return {"loss": loss, "n_defaults": n_def, "iterations": iters, "residual": residual, "reached": reached,
             "converged": done & (residual <= 10 * goal), "vulnerability": vul / denom, "base": base,
             "goal": goal}
 
 
+def _system_part(shared, block: range):
+    """The shocked solves of one block of nodes (version-2 network), and the block's partial sum of losses."""
+    s = shared
+    network, base, token, E0 = s["network"], s["base"], s["token"], s["E0"]
+    nodes = s["seeds"][block.start:block.stop]
+    m = nodes.size
+    loss, n_def, iters = np.zeros(m), np.zeros(m, np.int64), np.zeros(m, np.int64)
+    residual, reached, converged = np.zeros(m), np.ones(m, np.int64), np.ones(m, np.bool_)
+    vul = np.zeros(network.n)
+    for k, i in enumerate(nodes):
+        shock = dict(s["base_shock"])
+        shock[s["ids"][i]] = 1.0 - (1.0 - shock.get(s["ids"][i], 0.0)) * (1.0 - s["shock_size"])
+        r = solve_system(network, MarketShock(asset_loss=shock), **s["options"])
+        dE = E0 - np.where(token, 0.0, r.equity_after)
+        dE[i] = 0.0
+        loss[k] = dE.sum() + (r.external_creditor_loss - base["external_creditor_loss"])
+        new = np.asarray(r.defaulted) & ~base["defaulted"]
+        new[i] = False
+        n_def[k] = int(new.sum())
+        reached[k] = 1 + int(np.count_nonzero(dE))
+        iters[k], residual[k], converged[k] = r.iterations, r.residual, r.converged
+        vul += dE
+    return loss, n_def, iters, residual, reached, converged, vul
+
+
 def system_impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e-9, max_iter=1000,
-                         base_shock=None):
+                         base_shock=None, executor: Executor | None = None):
     """Impact and vulnerability on a version-2 network through :func:`exposure.defi.solve_system`.
 
     Node ``i``'s shock is an asset loss of ``shock_size`` (combined with ``base_shock`` at ``i``:
@@ -145,34 +209,29 @@ def system_impact_scores(network, *, shock_size=1.0, alpha=1.0, beta=1.0, tol=1e
     those of the joint fixed point (clearing, token prices, liquidations, fire sales): the
     equity lost by every other node that is not a token (a token's value is counted at its
     holders) plus the rise in what external creditors are not paid. Nodes that own nothing
-    outright cannot lose anything to an asset-loss shock and are not run.
+    outright cannot lose anything to an asset-loss shock and are not run. The base is solved here
+    once; the shocked nodes run in fixed blocks of :data:`SYSTEM_BLOCK` on ``executor`` (in process
+    when None), the vulnerability summed block by block in block order.
     """
     base_shock = dict(base_shock or {})
     n = network.n
     ids = [str(x) for x in network.node_ids]
-    base = solve_system(network, MarketShock(asset_loss=base_shock), alpha=alpha, beta=beta, tol=tol,
-                        max_iter=max_iter)
+    options = {"alpha": alpha, "beta": beta, "tol": tol, "max_iter": max_iter}
+    base = solve_system(network, MarketShock(asset_loss=base_shock), **options)
     token = network.is_token()
-    owns = network.owned_assets() > 0
+    owns = np.flatnonzero(network.owned_assets() > 0)
     E0 = np.where(token, 0.0, base.equity_after)
+    shared = {"network": network, "ids": ids, "options": options, "base_shock": base_shock,
+              "shock_size": float(shock_size), "token": token, "E0": E0, "seeds": owns,
+              "base": {"external_creditor_loss": base.external_creditor_loss,
+                       "defaulted": np.asarray(base.defaulted, dtype=np.bool_)}}
+    arrays, partials = run_blocks(_system_part, shared, owns.size, _PER_SEED, executor, min_size=SYSTEM_BLOCK)
     loss, n_def, reached = np.zeros(n), np.zeros(n, np.int64), np.ones(n, np.int64)
     iters, residual = np.zeros(n, np.int64), np.zeros(n)
     converged = np.ones(n, bool)
-    vul = np.zeros(n)
-    for i in np.flatnonzero(owns):
-        shock = dict(base_shock)
-        shock[ids[i]] = 1.0 - (1.0 - shock.get(ids[i], 0.0)) * (1.0 - shock_size)
-        r = solve_system(network, MarketShock(asset_loss=shock), alpha=alpha, beta=beta, tol=tol,
-                         max_iter=max_iter)
-        dE = E0 - np.where(token, 0.0, r.equity_after)
-        dE[i] = 0.0
-        loss[i] = dE.sum() + (r.external_creditor_loss - base.external_creditor_loss)
-        new = np.asarray(r.defaulted) & ~np.asarray(base.defaulted)
-        new[i] = False
-        n_def[i] = int(new.sum())
-        reached[i] = 1 + int(np.count_nonzero(dE))
-        iters[i], residual[i], converged[i] = r.iterations, r.residual, r.converged
-        vul += dE
+    for out, part in zip((loss, n_def, iters, residual, reached, converged), arrays):
+        out[owns] = part
+    vul = _sum_in_order(partials, n)
     return {"loss": loss, "n_defaults": n_def, "iterations": iters, "residual": residual,
             "reached": reached, "converged": converged & bool(base.converged),
             "vulnerability": vul / max(n - 1, 1), "base_converged": bool(base.converged),

@@ -29,9 +29,19 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from .._compiled import HAVE_NUMBA, n_threads, use_compiled
+from ..executor import Executor
 
 __all__ = ["HAVE_NUMBA", "debtrank_seeds", "furfine_seeds", "locality_order", "SeedRun", "seed_run", "numba_kernels",
-           "debtrank_block", "differential_block", "furfine_block", "n_threads", "use_compiled"]
+           "debtrank_block", "differential_block", "furfine_block", "n_threads", "use_compiled", "seed_blocks",
+           "run_blocks", "KERNEL_CHUNKS"]
+
+#: Seeds of a per-node ranking are computed in fixed blocks (:func:`seed_blocks`): at least this many
+#: seeds a block, at most :data:`MAX_SEED_BLOCKS` blocks.
+MIN_SEED_BLOCK = 1024
+MAX_SEED_BLOCKS = 64
+#: Chunks a compiled kernel splits a block of seeds into (run on numba's threads): a constant, so that a
+#: sum over the seeds of a block (vulnerability) is added in the same order whatever the thread count.
+KERNEL_CHUNKS = 16
 
 #: Networks at least this large are renumbered for memory locality before per-seed runs.
 REORDER_MIN_NODES = 2000
@@ -116,27 +126,76 @@ def can_default(counted, n: int) -> np.ndarray:
     return np.ones(n, np.bool_) if counted is None else np.ascontiguousarray(counted, dtype=np.bool_)
 
 
+def seed_blocks(m: int, min_size: int = MIN_SEED_BLOCK) -> list[range]:
+    """The fixed blocks ``m`` seeds are computed in: consecutive ranges of
+    ``max(min_size, ⌈m / MAX_SEED_BLOCKS⌉)`` seeds (the last one shorter).
+
+    They depend on ``m`` (and the method's ``min_size``) only, never on the workers, so every
+    execution mode computes the same blocks and adds their partial sums in the same order.
+
+    >>> [(r.start, r.stop) for r in seed_blocks(2500)]
+    [(0, 1024), (1024, 2048), (2048, 2500)]
+    """
+    size = max(int(min_size), -(-int(m) // MAX_SEED_BLOCKS), 1)
+    return [range(a, min(m, a + size)) for a in range(0, m, size)]
+
+
+def run_blocks(fn, shared, m: int, dtypes, executor: Executor | None = None, *, min_size: int = MIN_SEED_BLOCK):
+    """``fn(shared, block)`` for every block of :func:`seed_blocks` ``(m)`` on ``executor`` (in process
+    when None); the per-seed arrays of the blocks concatenated in block order, one per dtype, then the
+    list of the blocks' extra outputs (those after the per-seed arrays), in block order."""
+    blocks = seed_blocks(m, min_size)
+    parts = (executor or Executor()).map(fn, blocks, shared=shared)
+    k = len(dtypes)
+    arrays = tuple(np.concatenate([p[j] for p in parts]).astype(dt, copy=False) if parts else np.zeros(0, dt)
+                   for j, dt in enumerate(dtypes))
+    return arrays, [p[k:] for p in parts]
+
+
+def _debtrank_part(shared, block: range):
+    """DebtRank of the seeds of one block (on a worker or in process)."""
+    seeds = shared["seeds"][block.start:block.stop]
+    if not shared["compiled"]:
+        return debtrank_block(shared["W"], shared["v"], seeds, shared["psi"], shared["counted"])
+    out = tuple(np.zeros(seeds.size, dt) for dt in (np.float64, np.int64, np.int64, np.int64))
+    numba_kernels().debtrank_many(seeds, shared["psi"], shared["indptr"], shared["indices"], shared["data"],
+                                  shared["v"], shared["counted"], max(1, min(seeds.size, KERNEL_CHUNKS)), *out)
+    return out
+
+
 def debtrank_seeds(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float, *, counted=None,
-                   compiled: bool | None = None):
+                   compiled: bool | None = None, executor: Executor | None = None):
     """DebtRank of each seed: arrays (score, rounds, defaults_caused, reached).
 
     ``counted``: the nodes that can default (:func:`can_default`). ``compiled``: None (default) uses the
     compiled kernel when numba is available, False the numpy kernel (:func:`exposure._compiled.use_compiled`).
+    The set-up (renumbering, weights) is done here once; the seeds run in the fixed blocks of
+    :func:`seed_blocks` on ``executor`` (:class:`exposure.executor.Executor`; in process when None), each
+    seed's run the same computation in every mode.
     """
     seeds = np.ascontiguousarray(seeds, dtype=np.int64)
     counted = can_default(counted, W.shape[0])
     if not use_compiled(compiled):
-        return debtrank_block(W, v, seeds, psi, counted)
-    run = seed_run(W, seeds)
-    out = run.outputs(np.float64, np.int64, np.int64, np.int64)
-    numba_kernels().debtrank_many(run.seeds, float(psi), run.indptr, run.indices, run.data,
-                                  np.asarray(v, np.float64)[run.perm], counted[run.perm], run.n_chunks, *out)
+        shared = {"compiled": False, "W": W, "v": np.asarray(v, np.float64), "seeds": seeds, "psi": float(psi),
+                  "counted": counted}
+    else:
+        run = seed_run(W, seeds)
+        shared = {"compiled": True, "seeds": run.seeds, "psi": float(psi), "indptr": run.indptr,
+                  "indices": run.indices, "data": run.data, "v": np.asarray(v, np.float64)[run.perm],
+                  "counted": counted[run.perm]}
+    out, _ = run_blocks(_debtrank_part, shared, seeds.size, (np.float64, np.int64, np.int64, np.int64), executor)
     return out
 
 
 def _compact_indices(W: sp.csr_array) -> np.ndarray:
     """Column indices as 32-bit integers when they fit: a third less memory streamed per link."""
     return W.indices.astype(np.int32 if W.shape[1] < 2**31 else np.int64)
+
+
+def _weighted_sum(v: np.ndarray, H: np.ndarray) -> np.ndarray:
+    """``v @ H`` summed over the rows in order, column by column, without BLAS: each column's sum is
+    the same whatever the other columns of the block and the BLAS thread count."""
+    return np.einsum("i,ij->j", v, H)
 
 
 def blocks(m: int, n: int, budget: float = 2.5e7):
@@ -169,7 +228,7 @@ def debtrank_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: float
             rounds[a:b] += new.any(axis=0)
             seen |= new
             F = np.where(new, H, 0.0)
-        score[a:b] = v @ H - v[seeds[a:b]] * psi
+        score[a:b] = _weighted_sum(v, H) - v[seeds[a:b]] * psi
         hit = (H >= 1.0) & counted[:, None]
         hit[seeds[a:b], cols] = False
         defaults[a:b] = hit.sum(axis=0)
@@ -206,7 +265,7 @@ def differential_block(W: sp.csr_array, v: np.ndarray, seeds: np.ndarray, psi: f
             active = (D > 0).any(axis=0)
         # not converged: the increment the next round would still add
         res = np.where(active, (np.minimum(1.0, H + Wt @ D) - H).max(axis=0, initial=0.0), 0.0)
-        score[a:b] = v @ H - v[seeds[a:b]] * psi
+        score[a:b] = _weighted_sum(v, H) - v[seeds[a:b]] * psi
         hit = (H >= 1.0) & counted[:, None]
         hit[seeds[a:b], cols] = False
         defaults[a:b] = hit.sum(axis=0)

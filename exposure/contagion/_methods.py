@@ -28,7 +28,7 @@ from ._debtrank import differential_debtrank_scores
 from ._impact import impact_scores, system_impact_scores
 from ._result import RankingResult, Scores, ranking_table
 
-__all__ = ["METHODS", "OPTIONS", "VALUES", "Method", "Option", "economic_value", "impact_weights",
+__all__ = ["METHODS", "OPTIONS", "VALUES", "PER_NODE", "Method", "Option", "economic_value", "impact_weights",
            "debtrank", "differential_debtrank", "furfine", "impact", "vulnerability", "amplification",
            "pagerank", "katz", "eigenvector"]
 
@@ -83,6 +83,7 @@ class _Context:
     original: ExposureNetwork
     shock: dict[str, float] | None
     cache: dict[str, Any] = field(default_factory=dict)
+    executor: Any = None          # where the per-node methods run their blocks of seeds (None: in process)
 
     @property
     def network(self) -> ExposureNetwork:
@@ -139,7 +140,8 @@ def _run_debtrank(ctx: _Context, p: Mapping[str, Any]) -> Scores:
     net = ctx.claims
     v = economic_value(net, p["value"])
     score, rounds, defaults, reached = _kernels.debtrank_seeds(impact_weights(net), v, np.arange(net.n),
-                                                               p["initial_distress"], counted=~net.is_shares())
+                                                               p["initial_distress"], counted=~net.is_shares(),
+                                                               executor=ctx.executor)
     return Scores(score, {"rounds": rounds, "defaults_caused": defaults, "reached": reached},
                   iterations=int(rounds.max(initial=0)), message="DebtRank of every node")
 
@@ -223,11 +225,13 @@ def _impact_runs(ctx: _Context, p: Mapping[str, Any]) -> dict:
             # prices and liquidations, or buffers and shares: the full model of exposure.defi
             ctx.cache["impact"] = system_impact_scores(
                 original, shock_size=p["shock_size"], alpha=p["alpha"], beta=p["beta"],
-                tol=max(p["tol"], 1e-9), max_iter=min(p["max_iter"], 1000), base_shock=ctx.shock)
+                tol=max(p["tol"], 1e-9), max_iter=min(p["max_iter"], 1000), base_shock=ctx.shock,
+                executor=ctx.executor)
         else:
             net = ctx.network
             r = impact_scores(net, shock_size=p["shock_size"], alpha=p["alpha"], beta=p["beta"],
-                              tol=p["tol"], method=p["clearing_method"], max_iter=p["max_iter"])
+                              tol=p["tol"], method=p["clearing_method"], max_iter=p["max_iter"],
+                              executor=ctx.executor)
             base = r["base"]
             r.update(base_converged=bool(base.converged), base_message=base.message,
                      base_equity=np.maximum(0.0, base.assets - net.total_obligations()))
@@ -292,6 +296,11 @@ METHODS: Mapping[str, Method] = MappingProxyType({m.name: m for m in (
 )})
 
 
+#: The methods that run one contagion per seed node in fixed blocks of seeds on an executor
+#: (``rank(..., workers=N | scheduler=ADDRESS)``), with the same scores in every mode.
+PER_NODE = ("debtrank", "impact", "vulnerability")
+
+
 # ----------------------------------------------------------------------- common driver
 def resolve_options(allowed: tuple[str, ...], given: Mapping[str, Any], owner: str, method: str) -> dict[str, Any]:
     """The options of a run: each allowed option checked or defaulted; any other is an error."""
@@ -311,10 +320,11 @@ def check_top(top, owner: str) -> int | None:
     return None if top is None else check_number(top, "top", owner, lo=1, integer=True)
 
 
-def make_context(network: ExposureNetwork, shock, owner: str) -> _Context:
+def make_context(network: ExposureNetwork, shock, owner: str, executor=None) -> _Context:
     if network.n == 0:
         raise InvalidParameterError(f"The network of {owner} must have at least one node.")
-    return _Context(original=network, shock={str(k): float(x) for k, x in shock.items()} if shock else None)
+    return _Context(original=network, shock={str(k): float(x) for k, x in shock.items()} if shock else None,
+                    executor=executor)
 
 
 def parameters(method: str, top, options: Mapping[str, Any], shock) -> Mapping[str, Any]:
@@ -325,13 +335,14 @@ def parameters(method: str, top, options: Mapping[str, Any], shock) -> Mapping[s
 
 
 def run_method(name: str, network: ExposureNetwork, options: Mapping[str, Any], *, top=None, shock=None,
-               strict: bool = False, owner: str | None = None) -> RankingResult:
-    """Rank with one method of :data:`METHODS` (the body of every public method function)."""
+               strict: bool = False, owner: str | None = None, executor=None) -> RankingResult:
+    """Rank with one method of :data:`METHODS` (the body of every public method function); the
+    per-node methods (:data:`PER_NODE`) run their seeds on ``executor`` (in process when None)."""
     owner = owner or name.replace("-", "_")
     method = METHODS[name]
     opts = resolve_options(method.options, options, owner, name)
     top = check_top(top, owner)
-    ctx = make_context(network, shock, owner)
+    ctx = make_context(network, shock, owner, executor)
     s = method.run(ctx, opts)
     result = RankingResult(method=name, parameters=parameters(name, top, opts, ctx.shock),
                            ranking=ranking_table(network.node_ids.to_numpy(dtype=object), s.score, s.columns, top),
