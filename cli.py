@@ -342,8 +342,10 @@ def clear_command(graph, input_format, shocks, shock_file, alpha, beta, method, 
     fmt = resolve_format(fmt, output)
     net = load_graph(graph, input_format)
     shock = collect_shocks(shocks, shock_file)
-    result = exposure.clear(net, shock or None, alpha=alpha, beta=beta, method=method, tol=tol, max_iter=max_iter,
-                   strict=strict)
+    with progress.Progress("clearing", unit="nodes") as bar:
+        result = exposure.clear(net, shock or None, alpha=alpha, beta=beta, method=method, tol=tol,
+                                max_iter=max_iter, strict=strict)
+        bar.update(net.n)
     frame, summary = clearing_output(result)
     shown = {k: v for k, v in summary.items() if k != "message"}
     summary_table = pd.DataFrame({"quantity": list(shown), "value": [str(v) for v in shown.values()]})

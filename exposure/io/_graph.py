@@ -14,6 +14,7 @@ from ._parquet import is_parquet_dir, read_parquet_graph, write_parquet
 from ._table import read_exposure_table
 from ._xml import parse_xml_graph, write_xml
 from .._params import check_choice
+from .._progress import Progress
 from .._validation import build_tables, sort_problems
 from ..exceptions import GraphFormatError, InvalidNetworkError, Problem, InvalidParameterError
 from ..network import ExposureNetwork
@@ -54,8 +55,17 @@ def guess_format(source: Any) -> str:
 
 
 def _read(source, format, strict, **table_options):
+    """Read ``source``; on a terminal, one progress line (phase, edges read, rate) for the read."""
     fmt = (format or guess_format(source)).lower()
     check_choice(fmt, "format", "read_graph", FORMATS)
+    with Progress(f"reading {fmt} graph", unit="edges") as bar:
+        net, problems = _read_format(source, fmt, strict, **table_options)
+        if net is not None:
+            bar.update(net.n_claims + len(net.holdings) + len(net.positions))
+    return net, problems
+
+
+def _read_format(source, fmt, strict, **table_options):
     if fmt == "json":
         data, name = read_bytes(source)
         net, problems, (doc, locator) = parse_json_graph(data, name, strict=strict)
