@@ -43,6 +43,8 @@ cycles are listed. No exponential enumeration ever happens.
 
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,41 +157,90 @@ def double_counting(net: ExposureNetwork) -> dict[str, float]:
             "claims": L, "token_holdings": hold_token, "position_debt": debt}
 
 
-def shortest_cycles(A: sp.csr_array, starts: np.ndarray, max_cycles: int = 10) -> list[list[int]]:
+#: Seconds the shortest-cycle search of :func:`summarize` may take in all (past it, the starts not
+#: yet searched are skipped and counted as ``cycle_starts_skipped``).
+CYCLE_SECONDS = 2.0
+
+
+def _cycle_through(indptr: np.ndarray, indices: np.ndarray, v: int, parent: np.ndarray, deadline: float):
+    """The shortest cycle through ``v`` (node list starting at ``v``), ``None`` when there is none,
+    or ``False`` when ``deadline`` (a :func:`time.perf_counter` time) passed first.
+
+    A breadth-first search forward from ``v``, one whole level at a time with array operations,
+    that stops at the first level holding an edge back to ``v``: it touches only the nodes nearer
+    to ``v`` than the cycle's length, not the whole graph. ``parent`` (all -1, length n) is used
+    as scratch and left all -1 again.
+    """
+    touched = [np.array([v])]
+    parent[v] = v
+    frontier = np.array([v], dtype=np.int64)
+    try:
+        while len(frontier):
+            if time.perf_counter() > deadline:
+                return False
+            lo, hi = indptr[frontier], indptr[frontier + 1]
+            counts = hi - lo
+            total = int(counts.sum())
+            if not total:
+                return None
+            offsets = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+            nbr = indices[np.arange(total) + offsets]
+            src = np.repeat(frontier, counts)
+            back = np.flatnonzero(nbr == v)
+            if len(back):
+                path = [int(src[back[0]])]
+                while path[-1] != v:
+                    path.append(int(parent[path[-1]]))
+                return path[::-1]
+            new = parent[nbr] < 0
+            nbr, src = nbr[new], src[new]
+            nbr, first = np.unique(nbr, return_index=True)
+            parent[nbr] = src[first]
+            touched.append(nbr)
+            frontier = nbr.astype(np.int64)
+        return None
+    finally:
+        for t in touched:
+            parent[t] = -1
+
+
+def shortest_cycles(A: sp.csr_array, starts: np.ndarray, max_cycles: int = 10, *,
+                    seconds: float | None = None, skipped: list | None = None) -> list[list[int]]:
     """The shortest cycle through each start node, distinct, shortest first.
 
-    For a start ``v``, one unweighted shortest-path search on the reversed graph
-    gives every node's hop distance *to* ``v``; the cycle closes through the
-    successor of ``v`` nearest to ``v``.
+    For a start ``v``, a breadth-first search forward from ``v`` stops at the first level with an
+    edge back to ``v`` (:func:`_cycle_through`): the cycle closes there and is as short as any
+    cycle through ``v``. Cycles are listed from their smallest node, each once. With ``seconds``
+    the whole search stops after that time; the starts not searched are appended to ``skipped``.
     """
-    AT = A.T.tocsr()
+    A = sp.csr_array(A)
+    indptr, indices = A.indptr.astype(np.int64), A.indices.astype(np.int64)
+    parent = np.full(A.shape[0], -1, dtype=np.int64)
+    deadline = time.perf_counter() + seconds if seconds is not None else float("inf")
     found: dict[tuple, list[int]] = {}
-    for v in starts:
-        hops, pred = csgraph.shortest_path(AT, method="D", directed=True, unweighted=True, indices=int(v),
-                                           return_predecessors=True)
-        succ = A.indices[A.indptr[v]:A.indptr[v + 1]]
-        succ = succ[np.isfinite(hops[succ])]
-        if not len(succ):
+    for k, v in enumerate(starts):
+        cycle = _cycle_through(indptr, indices, int(v), parent, deadline)
+        if cycle is False:
+            if skipped is not None:
+                skipped.extend(int(x) for x in starts[k:])
+            break
+        if cycle is None:
             continue
-        u = int(succ[np.argmin(hops[succ])])
-        path = [int(v), u]
-        while path[-1] != v:
-            path.append(int(pred[path[-1]]))
-        cycle = path[:-1]
-        k = int(np.argmin(cycle))
-        key = tuple(cycle[k:] + cycle[:k])
+        k0 = int(np.argmin(cycle))
+        key = tuple(cycle[k0:] + cycle[:k0])
         found.setdefault(key, list(key))
     return sorted(found.values(), key=lambda c: (len(c), c))[:max_cycles]
 
 
 def cycle_table(A: sp.csr_array, on_cycle: np.ndarray, ids: np.ndarray, max_cycles: int = 10,
-                max_starts: int = 20) -> pd.DataFrame:
+                max_starts: int = 20, *, seconds: float | None = None, skipped: list | None = None) -> pd.DataFrame:
     """``length, cycle, min_amount`` of the shortest distinct cycles of ``A`` through the most exposed
-    nodes on a cycle (in + out weight; at most ``max_starts`` searches, :func:`shortest_cycles`)."""
+    nodes on a cycle (in + out weight; at most ``max_starts`` searches and, with ``seconds``, at
+    most that time, :func:`shortest_cycles`)."""
     weight = np.asarray(A.sum(axis=0)).ravel() + np.asarray(A.sum(axis=1)).ravel()
     cand = np.flatnonzero(on_cycle)
     starts = cand[np.argsort(-weight[cand], kind="stable")[:max_starts]]
-    cycles = shortest_cycles(A, starts, max_cycles)
+    cycles = shortest_cycles(A, starts, max_cycles, seconds=seconds, skipped=skipped)
     return pd.DataFrame({
         "length": [len(c) for c in cycles],
         "cycle": [" -> ".join(str(ids[i]) for i in c + c[:1]) for c in cycles],
@@ -197,8 +248,8 @@ def cycle_table(A: sp.csr_array, on_cycle: np.ndarray, ids: np.ndarray, max_cycl
     })
 
 
-def summarize(net: ExposureNetwork, *, top: int = 10, max_cycles: int = 10, max_starts: int = 20
-              ) -> NetworkSummary:
+def summarize(net: ExposureNetwork, *, top: int = 10, max_cycles: int = 10, max_starts: int = 20,
+              cycle_seconds: float = CYCLE_SECONDS) -> NetworkSummary:
     """Statistics of ``net``.
 
     Parameters
@@ -209,7 +260,11 @@ def summarize(net: ExposureNetwork, *, top: int = 10, max_cycles: int = 10, max_
         Shortest distinct cycles listed.
     max_starts : int
         Nodes (the most exposed ones lying on a cycle) whose shortest cycle is
-        searched; each search is one breadth-first search, ``O(n + m)``.
+        searched; each search is one breadth-first search that stops at the level
+        where the cycle closes, ``O(n + m)`` at worst.
+    cycle_seconds : float
+        Time the cycle searches may take in all (default :data:`CYCLE_SECONDS`); the
+        starts not searched by then are counted in ``components["cycle_starts_skipped"]``.
 
     Returns
     -------
@@ -244,9 +299,15 @@ def summarize(net: ExposureNetwork, *, top: int = 10, max_cycles: int = 10, max_
         if not len(table):
             continue
         v = table[own.amount].to_numpy(dtype=np.float64)
-        rel = table["relation"].astype(object).fillna("") if "relation" in table.columns else pd.Series([""] * len(table))
-        for r, grp in pd.DataFrame({"r": rel.to_numpy(), "v": v}).groupby("r", sort=True):
-            edge_rows.append({"kind": name, "relation": r or None, "edges": len(grp), "amount": float(grp["v"].sum())})
+        if "relation" in table.columns:
+            codes, rels = pd.factorize(table["relation"].astype(object).fillna("").to_numpy(dtype=object), sort=True)
+        else:
+            codes, rels = np.zeros(len(v), np.intp), np.array([""], dtype=object)
+        counts = np.bincount(codes, minlength=len(rels))
+        sums = np.bincount(codes, weights=v, minlength=len(rels))
+        for r, c, a in zip(rels, counts, sums):
+            if c:
+                edge_rows.append({"kind": name, "relation": r or None, "edges": int(c), "amount": float(a)})
         k = min(top, len(v))
         idx = np.argpartition(-v, k - 1)[:k] if k < len(v) else np.arange(len(v))
         for i in idx:
@@ -276,7 +337,9 @@ def summarize(net: ExposureNetwork, *, top: int = 10, max_cycles: int = 10, max_
         largest_comp = big[np.argmax(sizes[big])]
         members = np.flatnonzero(labels == largest_comp)
         components["largest_members"] = [str(ids[i]) for i in members[:50]]
-    cyc = cycle_table(A, on_cycle, ids, max_cycles, max_starts)
+    skipped: list[int] = []
+    cyc = cycle_table(A, on_cycle, ids, max_cycles, max_starts, seconds=cycle_seconds, skipped=skipped)
+    components["cycle_starts_skipped"] = len(skipped)
     lev = leverage_ratio(assets, equity)
     finite = lev[np.isfinite(lev)]
     order = np.argsort(-np.where(np.isnan(lev), -np.inf, lev), kind="stable")[:top]
