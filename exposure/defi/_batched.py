@@ -336,6 +336,12 @@ def clear_block(bm: BlockModel, ob: _Obligations, e, start, *, alpha, beta, tol)
     change = np.max(used, axis=0, initial=0.0)           # from no draw
     out["converged"] = ok & ~((change > goal) & ok)
     go = (change > goal) & ok & ~hard & (1 < MAX_PASSES)
+    # a column whose node-provided buffers drew nothing clears its second pass from the same
+    # e (e ≥ 0, so max(e − 0, 0) = e) and the same buffers, cold again: the same clearing, a change
+    # of 0, and clear_bearing stops there. Only the other columns need the pass.
+    moved = np.any(used[bm.by_node_rows] > 0, axis=0)
+    out["converged"] = np.where(go & ~moved, ok, out["converged"])
+    go &= moved
     if not go.any():
         return out
     out = {name: np.array(v) for name, v in out.items()}   # own copies: columns are updated below
