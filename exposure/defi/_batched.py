@@ -44,7 +44,8 @@ import scipy.sparse as sp
 
 from ..clearing._loss import MAX_PASSES
 from ..clearing._solvers import DEFAULT_MAX_ITER, OBLIGATION_FLOOR
-from ._model import EXCHANGE_RATE, HEALTH_EPS, MARKET, MechanicsModel
+from ._model import (EXCHANGE_RATE, HEALTH_EPS, MARKET, MechanicsModel, denomination_factor, oracle_ratio,
+                     redemption_values)
 
 __all__ = ["BlockModel", "run_block", "SWEEP_LIMIT"]
 
@@ -398,28 +399,6 @@ def _market(bm, r, Q, pf, df):
     return r * pf * (1.0 - _impact(bm, Q, df))
 
 
-def _den_factor(model, m):
-    den = model.denomination
-    return np.where((den >= 0)[:, None], m[np.maximum(den, 0)], 1.0)
-
-
-def _redemption(model, p, forged, fundamental, pbar, m):
-    R = np.divide(p, pbar, out=np.ones_like(p), where=pbar > 0)
-    R = np.minimum(R, 1.0)
-    rec = np.where((model.issuer >= 0)[:, None], R[np.maximum(model.issuer, 0)], fundamental)
-    if m is not None:
-        rec = rec * _den_factor(model, m)
-    return rec / (1.0 + forged)
-
-
-def _oracle(model, m, r):
-    md = m[model.dtoken]
-    code = model.oracle[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        o = np.where(code == MARKET, m[model.ctoken] / md, np.where(code == EXCHANGE_RATE, r[model.ctoken] / md, 1.0))
-    return np.where(np.isnan(o), np.inf, o)
-
-
 def _liquidate(model, C, D, repaid, seized, o, m):
     """:func:`exposure.defi._model.liquidation_step` on every column; returns the new state and ``sold``."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -486,7 +465,7 @@ def run_block(bm: BlockModel, shock: dict, *, alpha, beta, tol, max_iter):
     Q = np.zeros((n, k))
     m = _market(bm, r, Q, pf, df)
     if has_den:
-        r = r * _den_factor(model, m)
+        r = r * denomination_factor(model, m)
         m = _market(bm, r, Q, pf, df)
     S = dict(m=m, r=r, Q=Q, C=np.repeat(model.C0[:, None], k, axis=1), D=np.repeat(model.D0[:, None], k, axis=1),
              repaid=np.zeros((P, k)), seized=np.zeros((P, k)), p=None, e_prev=None, factors=None,
@@ -502,7 +481,7 @@ def run_block(bm: BlockModel, shock: dict, *, alpha, beta, tol, max_iter):
         m, r = S["m"], S["r"]
         C, D, repaid, seized = S["C"], S["D"], S["repaid"], S["seized"]
         if P:
-            o = _oracle(model, m, r)
+            o = oracle_ratio(model, m, r)
             C, D, repaid, seized, sold = _liquidate(model, C, D, repaid, seized, o, m)
             Q = S["Q"] + bm.A_ctoken @ sold
         else:
@@ -523,10 +502,10 @@ def run_block(bm: BlockModel, shock: dict, *, alpha, beta, tol, max_iter):
         dflt = cv["defaulted"] & ~model.bearing.shares[:, None]
         dr = S["default_round"]
         dr = np.where(dflt & (dr == 0), it, dr)
-        r_new = np.minimum(r, _redemption(model, p_new, S["forged"], S["fundamental"], pbar, m))
+        r_new = np.minimum(r, redemption_values(model, p_new, S["forged"], S["fundamental"], pbar, m))
         m_new = np.minimum(m, _market(bm, r_new, Q, S["pf"], S["df"]))
         if has_den:
-            r_new = np.minimum(r_new, _redemption(model, p_new, S["forged"], S["fundamental"], pbar, m_new))
+            r_new = np.minimum(r_new, redemption_values(model, p_new, S["forged"], S["fundamental"], pbar, m_new))
             m_new = np.minimum(m_new, _market(bm, r_new, Q, S["pf"], S["df"]))
         residual = np.maximum(np.max(np.abs(m_new - m), axis=0, initial=0.0),
                               np.max(np.abs(r_new - r), axis=0, initial=0.0))

@@ -246,10 +246,19 @@ def _denominated_claims(network, d, c, a, on_asset, node_den):
     return pos.astype(np.int64), a[keep], den[keep].astype(np.int64)
 
 
+def _per_row(values: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``values`` (one per node or per position) shaped to broadcast against ``like``, which is either
+    one state (shape ``(n,)``) or a block of states, one column per draw (shape ``(n, k)``)."""
+    return values.reshape(values.shape + (1,) * (np.ndim(like) - 1))
+
+
 def denomination_factor(model: "MechanicsModel", m: np.ndarray) -> np.ndarray:
-    """``m_den`` for every node with a ``denomination`` asset, 1 for the others."""
+    """``m_den`` for every node with a ``denomination`` asset, 1 for the others (``m`` of shape
+    ``(n,)``, or ``(n, k)`` for a block of draws)."""
     den = model.denomination
-    return np.where(den >= 0, m[np.maximum(den, 0)], 1.0) if len(den) else np.ones(0)
+    if not len(den):
+        return np.ones((0,) + np.shape(m)[1:])
+    return np.where(_per_row(den >= 0, m), m[np.maximum(den, 0)], 1.0)
 
 
 @dataclass
@@ -322,11 +331,13 @@ def redemption_values(model: MechanicsModel, payments: np.ndarray, forged: np.nd
     ``fundamental`` being its fundamental price ratio (``1 + price_change`` for a base asset).
     ``m_den`` is the market price ratio of the node's ``denomination`` asset (1 without one, or
     when ``m`` is not given); ``pbar`` the current obligations (default: at reference prices).
+    Every array is one state (shape ``(n,)``) or a block of draws (shape ``(n, k)``).
     """
+    payments = np.asarray(payments, dtype=np.float64)
     pbar = model.pbar if pbar is None else pbar
-    R = np.divide(payments, pbar, out=np.ones(model.n), where=pbar > 0)
+    R = np.divide(payments, pbar, out=np.ones_like(payments), where=pbar > 0)
     R = np.minimum(R, 1.0)
-    rec = np.where(model.issuer >= 0, R[np.maximum(model.issuer, 0)], fundamental)
+    rec = np.where(_per_row(model.issuer >= 0, R), R[np.maximum(model.issuer, 0)], fundamental)
     if m is not None:
         rec = rec * denomination_factor(model, m)
     return rec / (1.0 + forged)
@@ -348,12 +359,14 @@ def oracle_ratio(model: MechanicsModel, m: np.ndarray, r: np.ndarray) -> np.ndar
     """Oracle price ratio of collateral to debt, one per position.
 
     ``market``: ``m_c / m_d``; ``exchange_rate``: ``r_c / m_d``; ``hardcoded`` and
-    ``linear_discount``: 1. A debt token at price 0 gives ``inf`` (never liquidatable).
+    ``linear_discount``: 1. A debt token at price 0 gives ``inf`` (never liquidatable). ``m`` and
+    ``r`` are one state (shape ``(n,)``) or a block of draws (shape ``(n, k)``).
     """
     md = m[model.dtoken]
+    code = _per_row(model.oracle, md)
     with np.errstate(divide="ignore", invalid="ignore"):
-        o = np.where(model.oracle == MARKET, m[model.ctoken] / md,
-                     np.where(model.oracle == EXCHANGE_RATE, r[model.ctoken] / md, 1.0))
+        o = np.where(code == MARKET, m[model.ctoken] / md,
+                     np.where(code == EXCHANGE_RATE, r[model.ctoken] / md, 1.0))
     return np.where(np.isnan(o), np.inf, o)
 
 
