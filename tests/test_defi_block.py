@@ -253,3 +253,8 @@ def test_the_network_cache_gives_the_same_outcome(defi):
     a, b = solve_block(defi, block), solve_block(defi, block)
     for name in DRAW_FIELDS + NODE_FIELDS:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_an_empty_block_has_no_draws(defi):
+    out = solve_block(defi, {"depeg": np.zeros((0, defi.n))})
+    assert out.k == 0 and out.all_converged and out.loss.shape == (0, defi.n) and out.summary()["draws"] == 0

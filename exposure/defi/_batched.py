@@ -403,7 +403,8 @@ def _liquidate(model, C, D, repaid, seized, o, m):
     """:func:`exposure.defi._model.liquidation_step` on every column; returns the new state and ``sold``."""
     with np.errstate(divide="ignore", invalid="ignore"):
         H = C * o * model.lt[:, None] / D
-    H = np.where(D > 0, np.nan_to_num(H, nan=np.inf), np.inf)
+    # health() maps NaN to inf (and inf to the largest float): only H < 1 − ε is read, the same test
+    H = np.where((D > 0) & ~np.isnan(H), H, np.inf)
     moving = ((model.oracle == MARKET) | (model.oracle == EXCHANGE_RATE))[:, None]
     bonus = model.bonus[:, None]
     with np.errstate(invalid="ignore"):

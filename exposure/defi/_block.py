@@ -405,7 +405,7 @@ def solve_block(network, block: Mapping[str, object], *, alpha: float = 1.0, bet
     max_iter = check_number(max_iter, "max_iter", "solve_block", lo=1, integer=True)
     method = check_choice(method, "method", "solve_block", BLOCK_METHODS)
     k, arrays = check_block(network, block)
-    solver = _solve_vectorised if method == "vectorised" else _solve_loop
+    solver = _solve_vectorised if method == "vectorised" and k else _solve_loop
     fields = solver(network, k, arrays, alpha=alpha, beta=beta, tol=tol, max_iter=max_iter)
     fields.setdefault("fallback", np.zeros(k, bool))
     status = int(fields["draw_status"].max(initial=0))
