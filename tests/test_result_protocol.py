@@ -21,6 +21,7 @@ from exposure._results import STATUS, Result
 from exposure.clearing import sensitivities
 from exposure.contagion import METHODS
 from exposure.metrics import summarize, supervisory_metrics
+from exposure.simulate import simulate
 
 GRAPHS = Path(__file__).resolve().parent.parent / "graphs"
 IMPORTS = Path(__file__).resolve().parent / "data" / "importers"
@@ -62,6 +63,7 @@ def _results(chain, defi, scenarios):
     yield "summarize", summarize(defi)
     yield "import_graph", exposure.import_graph([IMPORTS / "morpho_blue.json"], "morpho-subgraph")
     yield "supervisory_metrics", supervisory_metrics(defi, scenarios)
+    yield "simulate", simulate(defi, draws=300, seed=1)
 
 
 def test_every_result_follows_the_protocol(chain, defi, scenarios):
@@ -79,7 +81,8 @@ def test_every_result_follows_the_protocol(chain, defi, scenarios):
         with pytest.raises(dataclasses.FrozenInstanceError):
             r.message = "changed"
     assert seen == {"ClearingResult", "SystemResult", "ClearingSensitivities", "RankingResult", "StressResult",
-                    "ReverseStressResult", "NetworkSummary", "ImportResult", "SupervisoryMetrics"}
+                    "ReverseStressResult", "NetworkSummary", "ImportResult", "SupervisoryMetrics",
+                    "SimulationResult"}
 
 
 def test_one_type_per_function(chain, defi):
@@ -100,6 +103,7 @@ STOPPED = [
     ("rank", lambda n, d, **kw: exposure.rank(n, "differential-debtrank", max_iter=1, **kw)),
     ("reverse_stress", lambda n, d, **kw: exposure.reverse_stress(d, "depeg", "USDe", "bad_debt>1e8",
                                                                  precision=0.1, max_iter=1, **kw)),
+    ("simulate", lambda n, d, **kw: simulate(d, draws=64, seed=1, max_iter=1, **kw)),
     ("run_scenarios", lambda n, d, **kw: exposure.run_scenarios(
         d, [s for s in exposure.read_scenarios(GRAPHS / "scenarios.json") if s.name == "usde-eth-crash-2025"],
         max_iter=1, **kw)),
