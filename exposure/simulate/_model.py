@@ -44,8 +44,8 @@ Jumps
     and field combine in the order of the file.
 
 The random numbers of a block are taken from its generator in a fixed order (market factor,
-idiosyncratic terms or the correlated vector, then for the jumps the uniforms of occurrence and
-the severities), always for the whole stream block (:mod:`exposure.simulate`), so a draw's shocks
+idiosyncratic terms or the correlated vector, then the uniforms of occurrence of every jump in every
+draw, then the severities of the jumps that occur, draw by draw), always for the whole stream block (:mod:`exposure.simulate`), so a draw's shocks
 depend on the seed and the draw's index only.
 """
 
@@ -405,30 +405,25 @@ class ShockModel:
             arr(code)[:, self._idx[cols]] = v
         J = self._jump_idx.size
         if J:
-            hit = rng.random((k, J)) < self._jump_p
-            sev = np.empty((k, J))
-            for d in range(len(SEVERITIES)):
-                cols = np.flatnonzero(self._jump_dist == d)
-                if not cols.size:
-                    continue
-                a, b = self._jump_par[cols, 0], self._jump_par[cols, 1]
-                if d == 0:
-                    sev[:, cols] = a
-                elif d == 1:
-                    sev[:, cols] = a + (b - a) * rng.random((k, cols.size))
-                else:
-                    sev[:, cols] = rng.beta(a, b, (k, cols.size))
-            for rnd in range(int(self._jump_round.max(initial=-1)) + 1):
+            # occurrences of every jump in every draw; then severities for the jumps that occur only,
+            # in row-major order (draw, then jump), the uniform ones first, then the beta ones
+            rows, cols = np.nonzero(rng.random((k, J)) < self._jump_p)
+            dist = self._jump_dist[cols]
+            lo, hi = self._jump_par[cols, 0], self._jump_par[cols, 1]
+            sev = lo.copy()                                          # fixed: the value
+            u = dist == 1
+            sev[u] = lo[u] + (hi[u] - lo[u]) * rng.random(int(u.sum()))
+            b = dist == 2
+            sev[b] = rng.beta(lo[b], hi[b])
+            rnd, code_of = self._jump_round[cols], self._jump_field[cols]
+            for r in range(int(rnd.max(initial=-1)) + 1):
                 for code in range(len(JUMP_FIELDS)):
-                    cols = np.flatnonzero((self._jump_round == rnd) & (self._jump_field == code))
-                    if not cols.size:
+                    sel = np.flatnonzero((rnd == r) & (code_of == code))
+                    if not sel.size:
                         continue
-                    h = hit[:, cols]
-                    if not h.any():
-                        continue
-                    nodes, sj = self._jump_idx[cols], sev[:, cols]
+                    at, nodes, sj = rows[sel], self._jump_idx[cols[sel]], sev[sel]
                     a = arr(code)
-                    x = a[:, nodes]
+                    x = a[at, nodes]
                     name = JUMP_FIELDS[code]
                     if name == "asset_loss":
                         y = x + sj * (1.0 - x)
@@ -436,7 +431,7 @@ class ShockModel:
                         y = x + sj
                     else:
                         y = np.maximum(x * (1.0 - sj) - sj, -1.0)
-                    a[:, nodes] = np.where(h, y, x)
+                    a[at, nodes] = y
         return out
 
     def __repr__(self) -> str:
