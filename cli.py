@@ -723,6 +723,7 @@ def simulate_command(graph, input_format, model_file, draws, seed, levels, alpha
          frame.sort_values(["es_contribution", "expected_loss"], ascending=False, kind="stable")),
     ])
 
+
 # ---------------------------------------------------------------------------- report
 @cli.command("report")
 @graph_argument
