@@ -749,12 +749,13 @@ def report_command(graph, input_format, scenario_file, title, out):
         exposure report graphs/defi.json graphs/scenarios.json --out defi-report
         exposure report graphs/chain.json --title "Chain of three" --out chain-report
     """
-    from exposure.report import build_report, input_files, require_matplotlib, write_report
+    from exposure.report import build_report, check_out, input_files, require_matplotlib, write_report
 
     if graph == "-":
         raise click.UsageError("exposure report reads GRAPH from a file or directory (its SHA-256 goes into "
                                "manifest.json), not from standard input.")
     require_matplotlib()                      # before any slow work: say how to install it
+    check_out(out)
     scenarios = read_scenarios(scenario_file) if scenario_file is not None else None
     net = load_graph(graph, input_format)
     command = ["exposure", "report", graph] + ([scenario_file] if scenario_file else []) + \
@@ -765,7 +766,7 @@ def report_command(graph, input_format, scenario_file, title, out):
         rep = build_report(net, scenarios, title=title)
         manifest = write_report(rep, out, command=command, inputs=inputs)
         bar.update(0)
-    click.echo(f"{out}: report written ({len(manifest['files']) + 1} files; {rep.message}).", err=True)
+    click.echo(f"{out}: report written ({len(manifest['files']) + 1} files).", err=True)
 
 
 # ---------------------------------------------------------------------------- import

@@ -36,7 +36,7 @@ Examples
 from ._build import FRAGILE_TARGETS, HEADLINE_COLUMNS, Report, ReverseSearch, build_report, node_values
 from ._document import SECTIONS
 from ._figures import INSTALL_HINT, require_matplotlib
-from ._write import GENERATOR, input_files, render_files, write_report
+from ._write import GENERATOR, check_out, input_files, render_files, write_report
 
 __all__ = ["Report", "ReverseSearch", "build_report", "write_report", "render_files", "input_files", "SECTIONS",
-           "HEADLINE_COLUMNS", "FRAGILE_TARGETS", "GENERATOR", "INSTALL_HINT", "require_matplotlib", "node_values"]
+           "HEADLINE_COLUMNS", "FRAGILE_TARGETS", "GENERATOR", "INSTALL_HINT", "require_matplotlib", "node_values", "check_out"]

@@ -32,7 +32,7 @@ from ._document import document, tables
 from ._figures import draw_figures
 from ._render import render_html, render_markdown
 
-__all__ = ["render_files", "write_report", "input_files", "MANIFEST", "GENERATOR"]
+__all__ = ["render_files", "write_report", "check_out", "input_files", "MANIFEST", "GENERATOR"]
 
 MANIFEST = "manifest.json"
 #: The ``generator`` of every manifest.json: a directory whose manifest says so may be replaced.
@@ -132,6 +132,15 @@ def _is_report(path: str) -> bool:
             return json.load(fh).get("generator") == GENERATOR
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def check_out(out) -> None:
+    """Raise :class:`FileExistsError` now when ``out`` could not be written (it exists and is neither
+    empty nor a report directory), before any slow work."""
+    path = os.path.abspath(os.fspath(out))
+    if os.path.lexists(path) and not (os.path.isdir(path) and (not os.listdir(path) or _is_report(path))):
+        raise FileExistsError(17, "exists and is not a directory this command wrote; choose another "
+                                  "directory or remove it", path)
 
 
 def write_report(rep, out, *, command: Sequence[str] | None = None, inputs: Iterable[dict] = (),
