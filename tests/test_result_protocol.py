@@ -21,6 +21,7 @@ from exposure._results import STATUS, Result
 from exposure.clearing import sensitivities
 from exposure.contagion import METHODS
 from exposure.metrics import summarize, supervisory_metrics
+from exposure.report import build_report
 from exposure.simulate import simulate
 
 GRAPHS = Path(__file__).resolve().parent.parent / "graphs"
@@ -64,6 +65,7 @@ def _results(chain, defi, scenarios):
     yield "import_graph", exposure.import_graph([IMPORTS / "morpho_blue.json"], "morpho-subgraph")
     yield "supervisory_metrics", supervisory_metrics(defi, scenarios)
     yield "simulate", simulate(defi, draws=300, seed=1)
+    yield "build_report", _quiet(lambda: build_report(chain))
 
 
 def test_every_result_follows_the_protocol(chain, defi, scenarios):
@@ -82,7 +84,7 @@ def test_every_result_follows_the_protocol(chain, defi, scenarios):
             r.message = "changed"
     assert seen == {"ClearingResult", "SystemResult", "ClearingSensitivities", "RankingResult", "StressResult",
                     "ReverseStressResult", "NetworkSummary", "ImportResult", "SupervisoryMetrics",
-                    "SimulationResult"}
+                    "SimulationResult", "Report"}
 
 
 def test_one_type_per_function(chain, defi):
