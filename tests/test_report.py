@@ -146,3 +146,11 @@ def test_stdin_is_refused():
     result = run("report", "-", "--out", "x")
     assert result.exit_code == 2
     assert "standard input" in result.output
+
+
+def test_an_earlier_report_is_replaced(tmp_path):
+    out = tmp_path / "chain"
+    assert run("report", CHAIN, "--title", "First", "--out", out).exit_code == 0
+    assert run("report", CHAIN, "--title", "Second", "--out", out).exit_code == 0
+    assert "Second" in (out / "report.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chain"]

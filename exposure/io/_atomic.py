@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from typing import Callable, Mapping
 
-__all__ = ["atomic_write", "atomic_directory"]
+__all__ = ["atomic_write", "atomic_directory", "check_directory_target"]
 
 
 def atomic_write(path, write: Callable, *, binary: bool = False) -> None:
@@ -39,6 +39,18 @@ def atomic_write(path, write: Callable, *, binary: bool = False) -> None:
         raise
 
 
+def check_directory_target(path, *, may_replace: Callable[[str], bool] | None = None) -> str:
+    """The absolute ``path``, or :class:`FileExistsError` when :func:`atomic_directory` may not write it:
+    it exists and is neither an empty directory nor one that ``may_replace(path)`` accepts."""
+    path = os.path.abspath(os.fspath(path))
+    if os.path.lexists(path):
+        empty = os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path)
+        if not (empty or (os.path.isdir(path) and may_replace is not None and may_replace(path))):
+            raise FileExistsError(17, "exists and is not a directory this command wrote; choose another "
+                                      "directory or remove it", path)
+    return path
+
+
 def atomic_directory(path, files: Mapping[str, bytes], *, may_replace: Callable[[str], bool] | None = None) -> None:
     """Write ``files`` (relative path -> bytes) as the directory ``path``, all or nothing.
 
@@ -48,13 +60,8 @@ def atomic_directory(path, files: Mapping[str, bytes], *, may_replace: Callable[
     when it is an empty directory or ``may_replace(path)`` says so (the old directory is moved
     aside, the new one renamed into place, the old one removed); otherwise :class:`FileExistsError`.
     """
-    path = os.path.abspath(os.fspath(path))
+    path = check_directory_target(path, may_replace=may_replace)
     parent = os.path.dirname(path)
-    if os.path.lexists(path):
-        empty = os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path)
-        if not (empty or (os.path.isdir(path) and may_replace is not None and may_replace(path))):
-            raise FileExistsError(17, "exists and is not a directory this command wrote; choose another "
-                                      "directory or remove it", path)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", dir=parent)
     try:
         for rel, data in files.items():

@@ -25,7 +25,7 @@ from importlib import metadata as _metadata
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..io._atomic import atomic_directory
+from ..io._atomic import atomic_directory, check_directory_target
 from ..io.output import frame_csv, to_json
 from ._dictionary import data_dictionary
 from ._document import document, tables
@@ -137,10 +137,7 @@ def _is_report(path: str) -> bool:
 def check_out(out) -> None:
     """Raise :class:`FileExistsError` now when ``out`` could not be written (it exists and is neither
     empty nor a report directory), before any slow work."""
-    path = os.path.abspath(os.fspath(out))
-    if os.path.lexists(path) and not (os.path.isdir(path) and (not os.listdir(path) or _is_report(path))):
-        raise FileExistsError(17, "exists and is not a directory this command wrote; choose another "
-                                  "directory or remove it", path)
+    check_directory_target(out, may_replace=_is_report)
 
 
 def write_report(rep, out, *, command: Sequence[str] | None = None, inputs: Iterable[dict] = (),
