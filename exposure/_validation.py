@@ -76,7 +76,7 @@ def text_masks(values) -> tuple[np.ndarray, np.ndarray]:
     s = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object), dtype=object)
     if isinstance(s.dtype, pd.CategoricalDtype):
         cat_missing, cat_str = text_masks(s.cat.categories.to_numpy(dtype=object))
-        codes = s.cat.codes.to_numpy()
+        codes = np.asarray(s.array.codes)
         have = codes >= 0
         safe = np.where(have, codes, 0)
         missing = np.where(have, cat_missing[safe] if len(cat_missing) else True, True)
@@ -272,8 +272,10 @@ def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_inpu
                               else f" must be a non-empty string. Got {_describe(v)} instead.")),
                     table="nodes", row=i, field="id"))
                 ok[i] = False
-        s = pd.Series(ids)
-        dup = s.duplicated(keep="first").to_numpy() & ok
+        index = pd.Index(ids, name="id", dtype=object)
+        # the hash table that tells uniqueness is the one every later lookup of a node id uses
+        s = None if index.is_unique else pd.Series(ids)
+        dup = np.zeros(n, bool) if s is None else s.duplicated(keep="first").to_numpy() & ok
         first = {}
         for i in (np.flatnonzero(s.duplicated(keep=False).to_numpy() & ok) if dup.any() else ()):
             first.setdefault(ids[i], i)
@@ -287,7 +289,7 @@ def build_nodes(nodes: pd.DataFrame, col: _Collector, *, version: int, text_inpu
     def names(i):
         return _node_label(ids, i)
 
-    table = pd.DataFrame(index=pd.Index(ids, name="id", dtype=object))
+    table = pd.DataFrame(index=index if "id" in nodes.columns else pd.Index(ids, name="id", dtype=object))
     kind_col = nodes["kind"] if "kind" in nodes.columns else pd.Series([None] * n, dtype=object)
     k_missing, k_str = text_masks(kind_col)
     kind = np.where(k_missing, "protocol", kind_col.to_numpy(dtype=object)) if n else \
@@ -397,11 +399,11 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
             # resolve each category once, then map the codes
             cats = col_r.cat.categories
             k = len(node_index)
-            raw_codes = col_r.cat.codes.to_numpy()
+            raw_codes = np.asarray(col_r.array.codes)
             if len(cats) >= k and (cats is node_index or cats[:k].equals(node_index)):
                 # the readers' categories: the node ids, then the unknown values (hashed already)
                 if len(cats) == k:
-                    codes = raw_codes  # already codes of node_index, -1 where missing
+                    codes = raw_codes.copy()  # already codes of node_index, -1 where missing
                 else:
                     cat_pos = np.full(len(cats), -1, dtype=np.int64)
                     cat_pos[:k] = np.arange(k)
@@ -483,10 +485,22 @@ def build_edge_table(kind, sub: pd.DataFrame, node_index: pd.Index, asset_mask: 
     return table, ok
 
 
+def strictly_sorted(rows: np.ndarray, cols: np.ndarray) -> bool:
+    """Whether the pairs ``(rows[k], cols[k])`` strictly increase (sorted by row, then column,
+    none repeated), as in an export sorted by debtor, then creditor. Two comparisons of
+    neighbours, no combined key."""
+    if len(rows) < 2:
+        return True
+    r0, r1 = rows[:-1], rows[1:]
+    if not (r1 >= r0).all():
+        return False
+    return bool(((r1 != r0) | (cols[1:] > cols[:-1])).all())
+
+
 def _duplicate_claims(col: _Collector, a, b, ok, rows, n: int, names) -> None:
     """Warn about claims between the same debtor and creditor (they are summed).
 
-    A (debtor, creditor) key that strictly increases (an export sorted by debtor, then creditor)
+    A (debtor, creditor) pair that strictly increases (an export sorted by debtor, then creditor)
     has none; otherwise a sparse pattern with duplicates summed tells cheaply whether there are
     any; only then are the repeated pairs grouped (sorting, no per-pair scan).
     """
@@ -496,9 +510,9 @@ def _duplicate_claims(col: _Collector, a, b, ok, rows, n: int, names) -> None:
     if m < 2:
         return
     aa, bb = (a, b) if every else (a[sel], b[sel])
-    key = aa.astype(np.int64) * max(n, 1) + bb
-    if (key[1:] > key[:-1]).all():
+    if strictly_sorted(aa, bb):
         return  # sorted by debtor, then creditor (as exports often are), without a repeated pair
+    key = aa.astype(np.int64) * max(n, 1) + bb
     pattern = sp.csr_array((np.ones(m, np.int8), (aa, bb)), shape=(max(n, 1), max(n, 1)))
     pattern.sum_duplicates()
     if pattern.nnz == m:
@@ -537,7 +551,7 @@ def _edge_kinds(edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(raw.dtype, pd.CategoricalDtype):
         cats = raw.cat.categories.to_numpy(dtype=object)
         values = np.append(np.where(text_masks(cats)[0], "claim", cats) if len(cats) else cats, "claim")
-        codes = raw.cat.codes.to_numpy().astype(np.intp)
+        codes = np.asarray(raw.array.codes).astype(np.intp)
         codes[codes < 0] = len(cats)
         return values.astype(object), codes
     kinds = raw.to_numpy(dtype=object)

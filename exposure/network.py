@@ -36,7 +36,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._params import check_vector
-from ._validation import build_tables
+from ._validation import build_tables, strictly_sorted
 from .exceptions import InvalidNetworkError, Problem
 from .schema import EDGE_KINDS, NODE_FIELDS, NODE_KINDS, ORACLES, EdgeKind
 
@@ -55,6 +55,28 @@ def leverage_ratio(assets: np.ndarray, equity: np.ndarray) -> np.ndarray:
         lev = np.where(equity > 0, assets / np.where(equity > 0, equity, 1.0), np.inf)
     lev[(assets == 0) & (equity <= 0)] = np.nan
     return lev
+
+
+def liability_matrix(d: np.ndarray, c: np.ndarray, a: np.ndarray, n: int) -> sp.csr_array:
+    """``L`` (n × n CSR, duplicates summed, indices sorted) of the claims ``d -> c`` of ``a``.
+
+    Claims sorted by debtor, then creditor, without a repeated pair are the CSR arrays
+    already (row pointers from a count per debtor); any other order goes through the
+    COO to CSR conversion, which sums the repeated pairs.
+    """
+    m = len(d)
+    if m and n and m < 2 ** 31 and n < 2 ** 31 and strictly_sorted(d, c):
+        indptr = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(np.bincount(d, minlength=n), out=indptr[1:])
+        L = sp.csr_array((np.array(a, dtype=np.float64, copy=True), np.array(c, dtype=np.int32, copy=True),
+                          indptr), shape=(n, n), copy=False)
+        L.has_sorted_indices = True
+        L.has_canonical_format = True
+        return L
+    L = sp.csr_array((a, (d, c)), shape=(n, n), dtype=np.float64)
+    L.sum_duplicates()
+    L.sort_indices()
+    return L
 
 
 def _freeze(a: np.ndarray) -> np.ndarray:
@@ -174,17 +196,17 @@ class ExposureNetwork:
         claims = tables["claims"]
         kinds = node_table["kind"].to_numpy()
         is_asset = kinds == "asset"
-        d = claims["debtor"].cat.codes.to_numpy()
-        c = claims["creditor"].cat.codes.to_numpy()
+        d = np.asarray(claims["debtor"].array.codes)
+        c = np.asarray(claims["creditor"].array.codes)
         a = claims["amount"].to_numpy(dtype=np.float64)
-        on_asset = is_asset[d] if n else np.zeros(0, bool)
         e = node_table["external_assets"].to_numpy(dtype=np.float64).copy()
-        if on_asset.any():
-            e += np.bincount(c[on_asset], weights=a[on_asset], minlength=n)
-        keep = ~on_asset
-        L = sp.csr_array((a[keep], (d[keep], c[keep])), shape=(n, n), dtype=np.float64)
-        L.sum_duplicates()
-        L.sort_indices()
+        if n and is_asset.any():
+            on_asset = is_asset[d]
+            if on_asset.any():
+                e += np.bincount(c[on_asset], weights=a[on_asset], minlength=n)
+                keep = ~on_asset
+                d, c, a = d[keep], c[keep], a[keep]
+        L = liability_matrix(d, c, a, n)
         for arr in (L.data, L.indices, L.indptr):
             arr.setflags(write=False)
         return cls(

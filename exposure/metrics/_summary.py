@@ -124,6 +124,10 @@ def exposure_graph(net: ExposureNetwork) -> sp.csr_array:
     secured positions ``borrower → lender`` (their debt).
     """
     n = net.n
+    if not len(net.holdings) and not len(net.positions):
+        kinds = net.kinds
+        if not (kinds == "asset").any() or not (kinds[_codes(net.claims["debtor"])] == "asset").any():
+            return net.liabilities  # every claim is in L, summed and sorted as here
     rows, cols, vals = [], [], []
     for spec in EDGE_KINDS.values():
         table, own = getattr(net, spec.table), spec.obligations[0]
